@@ -1,0 +1,189 @@
+"""Turn one raw row (CSV, JSON lines, parquet, Hugging Face) into a validated Submission.
+
+Field aliases cover the spec's CSV schema, the JSON-lines dumps of ../shared/data and the common
+ICLR dumps on the Hugging Face Hub. Every problem raises a :class:`DataError` naming the field,
+with a short ``reason`` the load report counts by.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+from paperpred.data.labels import mean_rating
+from paperpred.data.reviews import normalize_review, reviews_from_scores
+from paperpred.data.submission import Submission
+from paperpred.errors import DataError
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "submission_id": ("submission_id", "id", "forum", "paper_id"),
+    "year": ("year",),
+    "title": ("title",),
+    "abstract": ("original_abstract", "abstract", "_original_abstract"),
+    "decision": ("status_raw", "decision", "final_decision"),
+    "markdown": ("clean_md", "markdown"),
+    "reviews": ("standardized_reviews", "reviews", "reviews_json"),
+    "meta_review": ("meta_review", "metareview"),
+    "keywords": ("keywords",),
+    "labels": ("labels",),
+    "metadata": ("metadata",),
+}
+# Columns the spec's CSV schema requires (by any alias). JSON lines and datasets need only
+# year and title: metadata-only dumps have no abstract, and 2025 rows have no id.
+CSV_REQUIRED = ("submission_id", "year", "title", "abstract")
+ROW_REQUIRED = ("year", "title")
+# Numeric label columns taken as given.
+LABEL_COLUMNS = ("citation_percentile", "mean_rating", "rating_percentile")
+# Fields that only restate the reviews (kept out of metadata to avoid two truths).
+_DERIVED = ("ratings", "confidences")
+
+
+def resolve_columns(columns: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Canonical field -> the first alias present among ``columns``."""
+    present = set(columns)
+    return {
+        name: next(a for a in aliases if a in present)
+        for name, aliases in ALIASES.items()
+        if any(a in present for a in aliases)
+    }
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
+
+
+def _json_cell(value: Any, field: str) -> Any:
+    """Parse a JSON cell (CSV/parquet store nested fields as JSON text)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            "malformed JSON",
+            f"cannot parse JSON ({exc.msg} at char {exc.pos}): {text[:60]!r}",
+            field=field,
+            fix="write the cell as a JSON list of review objects",
+        ) from None
+
+
+def parse_year(value: Any, field: str = "year") -> int:
+    try:
+        number = float(str(value).strip())
+        if not number.is_integer():
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError):
+        raise DataError(
+            "non-numeric year",
+            f"year must be a whole number, got {value!r}",
+            field=field,
+            fix="write the conference year, e.g. 2024",
+        ) from None
+
+
+def derive_id(year: int, title: str) -> str:
+    """A stable id for rows without one (the 2025 metadata has none): year + title hash."""
+    digest = hashlib.sha1(f"{year}\n{' '.join(title.lower().split())}".encode()).hexdigest()
+    return f"iclr{year}-{digest[:12]}"
+
+
+def is_derived_id(sub: Submission) -> bool:
+    return sub.submission_id == derive_id(sub.year, sub.title)
+
+
+def _keywords(value: Any) -> list[str]:
+    value = _json_cell(value, "keywords") if isinstance(value, str) and value[:1] == "[" else value
+    if _is_blank(value):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(k).strip() for k in value if str(k).strip()]
+    sep = ";" if ";" in str(value) else ","
+    return [k.strip() for k in str(value).split(sep) if k.strip()]
+
+
+def _reviews(row: dict[str, Any], column: str | None, year: int) -> list:
+    raw = _json_cell(row.get(column), column) if column else None
+    if _is_blank(raw) or raw == []:
+        return reviews_from_scores(row.get("ratings"), row.get("confidences"), year)
+    if isinstance(raw, dict):  # {"reviews": [...]} or a single review
+        raw = raw.get("reviews", [raw])
+    if not isinstance(raw, list):
+        raise DataError(
+            "malformed JSON",
+            f"reviews must be a JSON list, got {type(raw).__name__}",
+            field=column,
+            fix="write the cell as a JSON list of review objects",
+        )
+    reviews = []
+    for i, item in enumerate(raw):
+        try:
+            reviews.append(normalize_review(item, year))
+        except ValueError as exc:
+            raise DataError("bad review", f"review {i + 1}: {exc}", field=column) from None
+    return reviews
+
+
+def build_submission(
+    row: dict[str, Any], columns: dict[str, str], required=ROW_REQUIRED
+) -> Submission:
+    """Validate ``row`` and build its Submission (labels without percentiles).
+
+    Raises:
+        DataError: with ``field`` set, and ``reason`` one of: missing required field,
+            non-numeric year, empty title, malformed JSON, bad review, bad label.
+    """
+    for name in required:
+        if name not in columns or (name != "submission_id" and _is_blank(row.get(columns[name]))):
+            if name == "abstract" and name in columns:
+                continue  # the column is there; an empty abstract is allowed and reported
+            raise DataError(
+                "missing required field",
+                f"'{ALIASES[name][0]}' is missing",
+                field=ALIASES[name][0],
+                fix=f"add a '{ALIASES[name][0]}' value (aliases: {', '.join(ALIASES[name])})",
+            )
+    year = parse_year(row.get(columns["year"]), columns["year"])
+    title = str(row.get(columns["title"]) or "").strip()
+    if not title:
+        raise DataError("empty title", "title is empty", field=columns["title"],
+                        fix="fill in the paper's title")
+    raw_id = row.get(columns["submission_id"]) if "submission_id" in columns else None
+    get = lambda name: row.get(columns[name]) if name in columns else None  # noqa: E731
+    reviews = _reviews(row, columns.get("reviews"), year)
+    labels = _json_cell(get("labels"), "labels") or {}
+    for column in LABEL_COLUMNS:
+        if not _is_blank(row.get(column)):
+            try:
+                labels[column] = float(row[column])
+            except (TypeError, ValueError):
+                raise DataError("bad label", f"{column} must be a number, got {row[column]!r}",
+                                field=column) from None
+    if "mean_rating" not in labels:
+        mean = mean_rating(r.rating for r in reviews)
+        if mean is not None:
+            labels["mean_rating"] = mean
+    metadata = _json_cell(get("metadata"), "metadata") or {}
+    consumed = set(columns.values()) | set(LABEL_COLUMNS) | set(_DERIVED)
+    for key, value in row.items():  # every other field is kept whole (nothing is lost)
+        if key not in consumed and not key.startswith("__") and not _is_blank(value):
+            metadata.setdefault(key, value)
+    text = lambda value: None if _is_blank(value) else str(value)  # noqa: E731
+    return Submission(
+        submission_id=derive_id(year, title) if _is_blank(raw_id) else str(raw_id).strip(),
+        year=year,
+        title=title,
+        abstract=text(get("abstract")) or "",
+        decision=text(get("decision")),
+        reviews=reviews,
+        meta_review=text(get("meta_review")),
+        markdown=text(get("markdown")),
+        keywords=_keywords(get("keywords")),
+        labels=labels,
+        metadata=metadata,
+    )

@@ -1,0 +1,52 @@
+"""What a load did: rows read, loaded, skipped (by reason, with examples), fields missing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from paperpred.errors import DataError
+
+EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class LoadReport:
+    """Filled while a loader iterates; complete once the iterator is exhausted."""
+
+    source: str = ""
+    rows_read: int = 0
+    loaded: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    derived_ids: int = 0
+
+    def skip(self, error: DataError) -> None:
+        self.skipped[error.reason] += 1
+        shown = self.examples.setdefault(error.reason, [])
+        if len(shown) < EXAMPLES_PER_REASON:
+            shown.append(str(error))
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def summary(self) -> str:
+        """One line, e.g. ``loaded 488 of 490 rows; skipped 2 (empty title: 1, ...)``."""
+        text = f"{self.source}: loaded {self.loaded} of {self.rows_read} rows"
+        if self.skipped:
+            parts = ", ".join(f"{reason}: {n}" for reason, n in self.skipped.most_common())
+            text += f"; skipped {self.n_skipped} ({parts})"
+        if self.derived_ids:
+            text += f"; {self.derived_ids} ids derived from year and title"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "loaded": self.loaded,
+            "skipped": dict(self.skipped),
+            "examples": self.examples,
+            "derived_ids": self.derived_ids,
+        }
