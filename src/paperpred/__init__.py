@@ -19,9 +19,14 @@ from paperpred.data import (
     ICLRDataLoader,
     LoadReport,
     Review,
+    Split,
     Submission,
+    balance_classes,
     load_sample,
     normalize_decision,
+    render_pdf_dir,
+    split_by_year,
+    stratified_split,
 )
 from paperpred.errors import DataError, PaperpredError
 
@@ -40,10 +45,15 @@ __all__ = [
     "PaperpredError",
     "PredictorConfig",
     "Review",
+    "Split",
     "Submission",
     "TrainingConfig",
     "TrainingMode",
     "__version__",
+    "balance_classes",
     "load_sample",
     "normalize_decision",
+    "render_pdf_dir",
+    "split_by_year",
+    "stratified_split",
 ]

@@ -3,9 +3,11 @@
 from paperpred.data.decisions import BINARY_LABELS, MULTICLASS_LABELS, Decision, normalize_decision
 from paperpred.data.labels import add_percentile_labels
 from paperpred.data.loader import ICLRDataLoader
+from paperpred.data.pages import RenderReport, render_pdf, render_pdf_dir
 from paperpred.data.report import LoadReport
 from paperpred.data.reviews import Review, normalize_review
 from paperpred.data.sample import load_sample, sample_path
+from paperpred.data.splits import Split, balance_classes, split_by_year, stratified_split
 from paperpred.data.submission import Submission
 
 __all__ = [
@@ -14,11 +16,18 @@ __all__ = [
     "Decision",
     "ICLRDataLoader",
     "LoadReport",
+    "RenderReport",
     "Review",
+    "Split",
     "Submission",
     "add_percentile_labels",
+    "balance_classes",
     "load_sample",
     "normalize_decision",
     "normalize_review",
+    "render_pdf",
+    "render_pdf_dir",
     "sample_path",
+    "split_by_year",
+    "stratified_split",
 ]

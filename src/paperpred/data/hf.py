@@ -24,14 +24,17 @@ def _local_dataset(path: Path):
         raise PaperpredError(f"{path}: no parquet, arrow, json or csv files in this folder")
     builder = _FILE_BUILDERS[files[0].suffix]
     chosen = [str(p) for p in files if _FILE_BUILDERS.get(p.suffix) == builder]
-    return datasets.load_dataset(builder, data_files={"all": chosen})
+    return datasets.load_dataset(builder, data_files={"train": chosen})
 
 
 def _hub_dataset(name: str):
     import datasets
 
+    from paperpred.hub import offline_unless_reachable
+
     try:
-        return datasets.load_dataset(name)
+        with offline_unless_reachable():
+            return datasets.load_dataset(name)
     except Exception as exc:  # offline, unknown name, no access: one line with what to do
         raise PaperpredError(
             f"cannot load dataset '{name}' from the Hugging Face Hub ({type(exc).__name__}); "
@@ -68,19 +71,19 @@ def open_dataset(
     dataset = _local_dataset(path) if path.exists() else _hub_dataset(name)
     dataset = _select(dataset, str(split))
     image_columns = [c for c in IMAGE_COLUMNS if c in dataset.column_names]
-    if image_columns and not load_images:
-        dataset = dataset.remove_columns(image_columns)  # never decode images nobody asked for
+    # Rows are read without their images (never decode images nobody asked for, and not in
+    # the loader's first pass); a loaded row's images are fetched by index on demand.
+    text_only = dataset.remove_columns(image_columns) if image_columns else dataset
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        for number, row in enumerate(dataset, start=1):
-            yield number, {k: v for k, v in row.items() if k not in image_columns} | {
-                "__images__": [row[c] for c in image_columns]
-            } if image_columns else row
+        for number, row in enumerate(text_only, start=1):
+            yield number, {**row, "__index__": number - 1}
 
     def images_of(row: dict | None) -> list:
-        if not row:
+        if not row or not image_columns or not load_images:
             return []
-        found = next((v for v in row.get("__images__", []) if v), None)
+        record = dataset[row["__index__"]]
+        found = next((record[c] for c in image_columns if record[c]), None)
         return list(found) if isinstance(found, (list, tuple)) else ([found] if found else [])
 
     return rows, images_of

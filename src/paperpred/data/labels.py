@@ -3,9 +3,10 @@
 Percentiles are mid-rank percentiles in [0, 1] within a group: (papers below + half of the
 other papers tied) / (group size - 1); a group of one gets 0.5. Rating percentiles are taken
 within one year. Citation percentiles are taken within one year *and one source*, because the
-sources (Google Scholar, Semantic Scholar, ...) and their snapshot dates count differently: per
-year, the source that covers the most papers of that year is used (ties: the order of
-``CITATION_SOURCES``), and a paper without a count from that source gets no citation label.
+sources (Google Scholar, Semantic Scholar, ...) and their snapshot dates count differently: one
+source is used per year, and a paper without a count from that source gets no citation label.
+Per year the source is the first of ``CITATION_SOURCES`` (latest, broadest snapshots first)
+that covers at least 90% as many papers as the best-covering source of that year.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-# Raw citation-count fields of the known dumps, in order of preference on ties.
+# Raw citation-count fields of the known dumps, in order of preference.
 CITATION_SOURCES: tuple[str, ...] = (
     "s2_citations",
     "s2_citations_2020",
@@ -27,6 +28,8 @@ CITATION_SOURCES: tuple[str, ...] = (
     "citations",
 )
 
+MIN_COVERAGE = 0.9
+
 
 def parse_count(value: Any) -> float | None:
     """A citation count from an int, float or numeric string; None when absent or garbage."""
@@ -36,6 +39,7 @@ def parse_count(value: Any) -> float | None:
         number = float(str(value).strip().replace(",", ""))
     except ValueError:
         return None
+    # Negative counts (-1) mark "not found" in the dumps.
     return number if math.isfinite(number) and number >= 0 else None
 
 
@@ -84,8 +88,9 @@ class PercentileTable:
         for (year, source), values in self.counts.items():
             coverage[year][source] = len(values)
         for year, by_source in coverage.items():
-            self._source_of_year[year] = max(
-                by_source, key=lambda s: (by_source[s], -CITATION_SOURCES.index(s))
+            best = max(by_source.values())
+            self._source_of_year[year] = next(
+                s for s in CITATION_SOURCES if by_source.get(s, 0) >= MIN_COVERAGE * best
             )
         return self
 

@@ -21,6 +21,7 @@ from paperpred.data.records import (
     ROW_REQUIRED,
     build_submission,
     is_derived_id,
+    raw_group,
     resolve_columns,
 )
 from paperpred.data.report import LoadReport
@@ -167,7 +168,7 @@ class ICLRDataLoader:
                 sub.source = report.source
                 if self.strict:
                     raise sub
-                report.skip(sub)
+                report.skip(sub, raw_group(row))
                 continue
             if table is not None:
                 merge_labels(sub.labels, table.labels_for(

@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from paperpred.data.decisions import Decision, normalize_decision
 from paperpred.data.labels import mean_rating
 from paperpred.data.reviews import normalize_review, reviews_from_scores
 from paperpred.data.submission import Submission
@@ -93,6 +94,20 @@ def derive_id(year: int, title: str) -> str:
     return f"iclr{year}-{digest[:12]}"
 
 
+def raw_group(row: dict[str, Any] | None) -> tuple[int | None, str]:
+    """(year, normalised decision) of a raw row, as far as they can be read (for reports on
+    rows that were rejected)."""
+    if not row:
+        return None, Decision.UNKNOWN.value
+    columns = resolve_columns(list(row))
+    try:
+        year = parse_year(row.get(columns["year"])) if "year" in columns else None
+    except DataError:
+        year = None
+    decision = normalize_decision(row.get(columns["decision"])) if "decision" in columns else None
+    return year, (decision or Decision.UNKNOWN).value
+
+
 def is_derived_id(sub: Submission) -> bool:
     return sub.submission_id == derive_id(sub.year, sub.title)
 
@@ -125,7 +140,8 @@ def _reviews(row: dict[str, Any], column: str | None, year: int) -> list:
         try:
             reviews.append(normalize_review(item, year))
         except ValueError as exc:
-            raise DataError("bad review", f"review {i + 1}: {exc}", field=column) from None
+            raise DataError("bad review", f"review {i + 1}: {exc}", field=column,
+                            fix="give each review as an object with a 1-10 rating") from None
     return reviews
 
 
@@ -139,9 +155,9 @@ def build_submission(
             non-numeric year, empty title, malformed JSON, bad review, bad label.
     """
     for name in required:
-        if name not in columns or (name != "submission_id" and _is_blank(row.get(columns[name]))):
-            if name == "abstract" and name in columns:
-                continue  # the column is there; an empty abstract is allowed and reported
+        # A blank id is derived, a blank abstract allowed (and reported by inspect), a blank
+        # title is its own error below: only the year must have a value here.
+        if name not in columns or (name == "year" and _is_blank(row.get(columns[name]))):
             raise DataError(
                 "missing required field",
                 f"'{ALIASES[name][0]}' is missing",

@@ -20,9 +20,13 @@ class LoadReport:
     skipped: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     derived_ids: int = 0
+    # (year, normalised decision) of skipped rows, where readable: inspect shows them.
+    skipped_groups: Counter = field(default_factory=Counter)
 
-    def skip(self, error: DataError) -> None:
+    def skip(self, error: DataError, group: tuple[int | None, str] | None = None) -> None:
         self.skipped[error.reason] += 1
+        if group is not None:
+            self.skipped_groups[group] += 1
         shown = self.examples.setdefault(error.reason, [])
         if len(shown) < EXAMPLES_PER_REASON:
             shown.append(str(error))
@@ -49,4 +53,7 @@ class LoadReport:
             "skipped": dict(self.skipped),
             "examples": self.examples,
             "derived_ids": self.derived_ids,
+            "skipped_groups": [
+                {"year": y, "decision": d, "rows": n} for (y, d), n in self.skipped_groups.items()
+            ],
         }

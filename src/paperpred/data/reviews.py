@@ -132,6 +132,8 @@ def normalize_review(raw: Any, year: int | None = None) -> Review:
             text = "" if value is None else str(value)
             previous = getattr(review, slot)
             setattr(review, slot, f"{previous}\n\n{text}" if previous and text else previous or text)
+        elif key == "extra" and isinstance(value, dict):  # our own serialised form
+            review.extra.update(value)
         elif key.lower() in _TEXT_SECTIONS and value:
             sections.append(f"{_TEXT_SECTIONS[key.lower()]}: {value}")
         elif key != "content" and value not in (None, "", [], {}):

@@ -1,0 +1,3 @@
+from paperpred.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""Entry point of the `paperpred` command: sub-commands, one-line errors, --debug."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+
+from paperpred import __version__
+from paperpred.cli import data_cmd
+from paperpred.errors import PaperpredError
+
+EPILOG = """examples:
+  paperpred data inspect                      summary of the bundled ICLR 2017 sample
+  paperpred data inspect iclr.jsonl           counts per year and decision, fields, bad rows
+  paperpred data convert iclr.jsonl iclr.csv  between the spec's CSV, JSON lines and parquet
+  paperpred data render-pages pdfs/ images/   PDFs to page images in the loader's layout
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paperpred",
+        description="Predict what happens to ML papers at ICLR with LLMs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"paperpred {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    data_cmd.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("paperpred: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for users; the traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        kind = "" if isinstance(exc, PaperpredError) else f"{type(exc).__name__}: "
+        hint = "" if args.debug else " (run with --debug for the traceback)"
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"paperpred: error: {kind}{text}{hint if kind else ''}", file=sys.stderr)
+        return 1
