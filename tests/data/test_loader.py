@@ -172,3 +172,16 @@ def test_unreachable_hub_dataset_fails_in_one_line():
     with pytest.raises(Exception, match="local path") as info:
         list(ICLRDataLoader().load_from_huggingface("skonan/iclr-reviews-2020-2026", split="2024"))
     assert "\n" not in str(info.value)
+
+
+def test_truncated_ten_ratings_of_the_2017_export_are_repaired(sample):
+    """The 2017 export cut "10: Top 5% ..." to "1" in a few review objects; the row's own
+    ratings list tells (H1oyRlYgg: reviews [8, 1, 6], ratings [6, 8, 10])."""
+    by_id = {s.submission_id: s for s in sample}
+    assert [r.rating for r in by_id["H1oyRlYgg"].reviews] == [8.0, 10.0, 6.0]
+    assert by_id["H1oyRlYgg"].reviews[1].extra["rating_repaired_from"] == 1
+    assert [r.rating for r in by_id["Sy8gdB9xx"].reviews] == [10.0, 9.0, 10.0]
+    # A genuine 1 that its ratings list confirms is left alone.
+    assert not any("rating_repaired_from" in r.extra
+                   for s in sample for r in s.reviews if s.submission_id not in
+                   ("H1oyRlYgg", "Sy8gdB9xx"))

