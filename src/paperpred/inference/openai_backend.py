@@ -1,0 +1,397 @@
+"""Inference over OpenAI-compatible HTTP servers (vLLM, SGLang, llama.cpp, transformers serve).
+
+Requests go to ``{base_url}/v1/chat/completions`` (a base URL may end in ``/v1`` or not), at most
+``concurrency`` at a time, results in input order. Several base URLs are used in turn
+(round-robin); a connection error fails over to the next endpoint at once, and a round in which
+every endpoint refused, timed out, or answered 429 or 5xx is retried after an exponential backoff
+(``backoff * 2**k`` seconds, or the server's ``Retry-After`` when longer). Any other 4xx fails at
+once. Errors are one line naming the URL and the HTTP status with an excerpt of the body.
+Both JSON and event-stream answers are read (``transformers serve`` always streams).
+
+Label scoring (``scoring=``); a chat endpoint only reports log-probabilities of tokens the model
+generates, so there are two ways to get them:
+
+``"prefix"`` (exact; vLLM and ``paperpred.inference.server``): for every (request, continuation)
+pair one chat completion whose messages end with the continuation as an assistant message, sent
+with ``add_generation_prompt: false, continue_final_message: true, prompt_logprobs: 0,
+max_tokens: 1``. The server renders prompt + continuation with the model's chat template and
+returns the log-probability of every prompt token; the score is the sum over the shortest run
+of trailing tokens whose decoded text covers the continuation (chat templates drop trailing
+whitespace of the final message, so the continuation is matched without it). Servers with
+prefix caching (vLLM's default) encode the shared prompt once.
+
+``"top_logprobs"`` (approximate; any server that returns chat ``logprobs``): one greedy completion
+per request with ``logprobs: true, top_logprobs: k`` and ``max_tokens`` = characters of the
+longest continuation + 1. Each continuation is walked along the generated tokens while they
+spell its beginning; at the first step where it leaves that path, the most probable of the
+step's top-k tokens that spell its next characters is added and the rest of the continuation counts
+as log 1; a continuation whose next token is not among the top k gets the k-th log-probability
+(an upper bound). So the score is exact for a continuation on the greedy path, and is the
+first-token log-probability for labels that part at their first token (Accept vs Reject).
+
+``"auto"`` (default) sends the first pair the ``"prefix"`` way and keeps it when the server
+answers with ``prompt_logprobs``; when it rejects those fields (HTTP 400/404/422) or ignores them,
+it uses ``"top_logprobs"``. A server that returns no log-probabilities at all (``transformers
+serve`` 4.57 accepts ``logprobs`` and ignores it) raises :class:`NoLogprobsError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from paperpred.errors import PaperpredError
+from paperpred.inference.base import IMAGE_TOKEN, ChatRequest, GenerationParams, InferenceBackend
+
+logger = logging.getLogger(__name__)
+SCORING_METHODS = ("auto", "prefix", "top_logprobs")
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
+         ".gif": "image/gif"}
+
+
+class OpenAIBackendError(PaperpredError):
+    """A request to an OpenAI-compatible server failed; ``status`` is the HTTP status, if any."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(" ".join(message.split()))
+
+
+class NoLogprobsError(OpenAIBackendError):
+    """The server answered without the log-probabilities that label scoring needs."""
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+def image_url(image: Any) -> str:
+    """A URL for an image part: a ``data:`` URL for a PIL image or a file, as-is for a URL.
+
+    PIL images are PNG-encoded; PNG, JPEG, WebP and GIF files are sent as their own bytes.
+    """
+    if isinstance(image, str) and image.startswith(("http://", "https://", "data:")):
+        return image
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        if path.suffix.lower() in _MIME:
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            return f"data:{_MIME[path.suffix.lower()]};base64,{data}"
+        from PIL import Image
+
+        with Image.open(path) as opened:
+            image = opened.copy()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def to_openai_messages(messages: Sequence[dict[str, Any]], images: Sequence[Any]) -> list[dict]:
+    """Chat messages in OpenAI form: each ``<image>`` marker becomes an ``image_url`` part.
+
+    A message with markers gets a list of parts (text around the markers, images in order);
+    one without keeps its plain string content, which text-only servers expect.
+    """
+    queue = list(images)
+    converted = []
+    for message in messages:
+        content = message.get("content", "")
+        if not isinstance(content, str) or IMAGE_TOKEN not in content:
+            converted.append(dict(message))
+            continue
+        parts: list[dict[str, Any]] = []
+        for k, text in enumerate(content.split(IMAGE_TOKEN)):
+            if k:
+                url = image_url(queue.pop(0))
+                parts.append({"type": "image_url", "image_url": {"url": url}})
+            if text:
+                parts.append({"type": "text", "text": text})
+        converted.append({**message, "content": parts})
+    return converted
+
+
+def walk_top_logprobs(steps: Sequence[dict[str, Any]], continuation: str) -> float:
+    """Log-probability of ``continuation`` read from generated tokens' ``top_logprobs``.
+
+    ``steps`` is ``choices[0].logprobs.content`` of a chat completion. See the module docstring
+    for the method and where it is exact.
+    """
+    rest, total = continuation, 0.0
+    for step in steps:
+        if not rest:
+            break
+        token = step.get("token") or ""
+        if token and rest.startswith(token):
+            total, rest = total + float(step["logprob"]), rest[len(token):]
+            continue
+        top = step.get("top_logprobs") or []
+        spelled = [t for t in top if t.get("token") and rest.startswith(t["token"])]
+        if spelled:
+            return total + max(float(t["logprob"]) for t in spelled)
+        return total + min((float(t["logprob"]) for t in top), default=float(step["logprob"]))
+    return total
+
+
+def sum_prompt_tail(rows: list[Any], ids: list[int] | None, target: str, where: str) -> float:
+    """Sum of vLLM-style ``prompt_logprobs`` over the trailing tokens that spell ``target``.
+
+    Each row maps token ids to ``{"logprob", "decoded_token", ...}``; a row with several entries
+    (top k) is resolved with ``ids`` (``prompt_token_ids``).
+    """
+    text, total = "", 0.0
+    for pos in range(len(rows) - 1, 0, -1):
+        entry = rows[pos] or {}
+        key = str(ids[pos]) if ids and str(ids[pos]) in entry else None
+        if key is None and len(entry) != 1:
+            raise OpenAIBackendError(f"{where}: cannot tell prompt token {pos}'s log-probability "
+                                     f"in {_excerpt(json.dumps(entry))}")
+        info = entry[key] if key else next(iter(entry.values()))
+        text, total = str(info.get("decoded_token") or "") + text, total + float(info["logprob"])
+        if len(text) >= len(target):
+            break
+    if not text.endswith(target):
+        raise OpenAIBackendError(f"{where}: the rendered prompt does not end with the "
+                                 f"continuation {target!r} (its last tokens: {text!r})")
+    return total
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(float(response.headers.get("retry-after", 0)), 60.0)
+    except ValueError:
+        return 0.0
+
+
+class OpenAIBackend(InferenceBackend):
+    """Generation and label scoring against one or more OpenAI-compatible endpoints.
+
+    Args:
+        base_urls: one URL or a list, e.g. ``"http://127.0.0.1:8000"`` or ``".../v1"``.
+        model: the model name the server knows (for ``transformers serve``, a path or hub id).
+        api_key: sent as ``Authorization: Bearer``.
+        concurrency: requests in flight at most.
+        retries: further rounds after the first when a round fails on a connection error,
+            a timeout, 429 or 5xx.
+        timeout: seconds allowed to connect, and between bytes of an answer.
+        backoff: seconds before the first retry, doubling each time.
+        scoring: ``"auto"``, ``"prefix"`` or ``"top_logprobs"`` (module docstring).
+        top_logprobs: k for the ``"top_logprobs"`` method (1 to 20).
+        extra_body: extra fields merged into every request (``top_k``, ``chat_template_kwargs``).
+
+    Example:
+        >>> backend = OpenAIBackend(["http://n1:8000", "http://n2:8000/v1"], "Qwen/Qwen2.5-7B")
+        >>> backend.score([ChatRequest([{"role": "user", "content": "..."}])], ["Accept", "Reject"])
+    """
+
+    name = "openai"
+    supports_images = True
+
+    def __init__(self, base_urls: str | list[str], model: str, api_key: str | None = None,
+                 concurrency: int = 8, retries: int = 3, timeout: float = 60.0,
+                 backoff: float = 0.5, scoring: str = "auto", top_logprobs: int = 20,
+                 extra_body: dict[str, Any] | None = None) -> None:
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        if scoring not in SCORING_METHODS:
+            raise OpenAIBackendError(f"scoring={scoring!r} is unknown: use {SCORING_METHODS}")
+        if not urls or not 1 <= top_logprobs <= 20 or concurrency < 1 or retries < 0:
+            raise OpenAIBackendError("OpenAIBackend needs a base URL, 1 <= top_logprobs <= 20, "
+                                     "concurrency >= 1 and retries >= 0")
+        self.endpoints = [u.strip().rstrip("/").removesuffix("/v1") for u in urls]
+        self.model, self.concurrency, self.retries = model, concurrency, retries
+        self.timeout, self.backoff, self.scoring = timeout, backoff, scoring
+        self.top_logprobs, self.extra_body = top_logprobs, dict(extra_body or {})
+        self.scoring_method: str | None = None if scoring == "auto" else scoring
+        self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0}
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout), limits=limits)
+        self._turn = itertools.count()
+        self._lock = threading.Lock()
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST with failover and retries; the parsed answer (event streams merged)."""
+        with self._lock:
+            first = next(self._turn)
+        n, failure, wait, last_status = len(self.endpoints), "", 0.0, None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                delay = max(self.backoff * 2 ** (attempt - 1), wait)
+                logger.warning("retry %d/%d in %.2f s after: %s", attempt, self.retries, delay,
+                               failure)
+                time.sleep(delay)
+            wait, last_status = 0.0, None
+            for hop in range(n):
+                url = self.endpoints[(first + attempt + hop) % n] + path
+                try:
+                    response = self._client.post(url, json=payload)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    failure = f"{url}: cannot connect ({type(exc).__name__}: {exc})"
+                    if hop + 1 < n:
+                        logger.warning("failing over to the next endpoint after: %s", failure)
+                    continue
+                except httpx.TimeoutException:
+                    failure = f"{url}: no answer within the {self.timeout:g} s timeout"
+                    break
+                except httpx.TransportError as exc:
+                    failure = f"{url}: {type(exc).__name__}: {exc}"
+                    break
+                status = response.status_code
+                if status == 429 or status >= 500:
+                    failure = f"{url}: HTTP {status}: {_excerpt(response.text)}"
+                    wait, last_status = _retry_after(response), status
+                    break
+                if status >= 400:
+                    raise OpenAIBackendError(
+                        f"{url}: HTTP {status}: {_excerpt(response.text)}", status=status)
+                return {**self._parse(url, response), "_url": url}
+        raise OpenAIBackendError(
+            f"{failure} (gave up after {self.retries + 1} attempts)", status=last_status)
+
+    def _parse(self, url: str, response: httpx.Response) -> dict[str, Any]:
+        """The answer as one chat-completion object, whether JSON or an event stream."""
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+            try:
+                body = response.json()
+            except ValueError:
+                raise OpenAIBackendError(
+                    f"{url}: answer is not JSON: {_excerpt(response.text)}") from None
+        else:
+            body = self._merge_stream(url, response.text)
+        if "error" in body:
+            raise OpenAIBackendError(f"{url}: server error: {_excerpt(json.dumps(body['error']))}")
+        usage = body.get("usage") or {}
+        with self._lock:
+            self.usage["requests"] += 1
+            for key in ("prompt_tokens", "completion_tokens"):
+                self.usage[key] += int(usage.get(key) or 0)
+        return body
+
+    @staticmethod
+    def _merge_stream(url: str, text: str) -> dict[str, Any]:
+        """One chat-completion object from an event stream's chunks."""
+        content, steps, finish, usage, logprobs = [], [], None, None, None
+        for line in text.splitlines():
+            data = line[5:].strip() if line.startswith("data:") else "[DONE]"
+            if data == "[DONE]":
+                continue
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                raise OpenAIBackendError(f"{url}: bad stream data: {_excerpt(line)}") from None
+            if "error" in chunk:
+                raise OpenAIBackendError(f"{url}: server error: {_excerpt(str(chunk['error']))}")
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                content.append((choice.get("delta") or {}).get("content") or "")
+                finish = choice.get("finish_reason") or finish
+                if choice.get("logprobs"):
+                    logprobs = {"content": steps}
+                    steps.extend(choice["logprobs"].get("content") or [])
+        message = {"role": "assistant", "content": "".join(content)}
+        choice = {"index": 0, "message": message, "logprobs": logprobs, "finish_reason": finish}
+        return {"choices": [choice], "usage": usage}
+
+    def _chat(self, payload: dict[str, Any]) -> dict[str, Any]:
+        body = self._post("/v1/chat/completions", {"model": self.model, **payload,
+                                                   **self.extra_body})
+        if not body.get("choices"):
+            raise OpenAIBackendError(
+                f"{body['_url']}: answer has no choices: {_excerpt(json.dumps(body))}")
+        return body
+
+    def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``fn`` over ``items`` with at most ``concurrency`` in flight, results in order."""
+        if len(items) <= 1 or self.concurrency == 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+    def generate(self, requests: list[ChatRequest], params: GenerationParams) -> list[str]:
+        """The assistant's reply to each request, in input order."""
+
+        def one(request: ChatRequest) -> str:
+            body = self._chat({"messages": to_openai_messages(request.messages, request.images),
+                               "max_tokens": params.max_tokens, "seed": params.seed,
+                               "temperature": params.temperature})
+            return body["choices"][0].get("message", {}).get("content") or ""
+
+        return self._map(one, requests)
+
+    def score(self, requests: list[ChatRequest], continuations: list[str]) -> list[list[float]]:
+        """Log-probability of each continuation as the reply to each request (``[i][j]``)."""
+        if not requests or not continuations:
+            return [[] for _ in requests]
+        known: dict[tuple[int, int], float] = {}
+        first = next((j for j, c in enumerate(continuations) if c.rstrip()), None)
+        if self.scoring_method is None and first is not None:
+            probe = self._choose_method(requests[0], continuations[first])
+            if probe is not None:
+                known[(0, first)] = probe
+        if self.scoring_method == "top_logprobs":
+            return self._map(lambda r: self._score_top(r, continuations), requests)
+        pairs = [(i, j) for i in range(len(requests)) for j in range(len(continuations))]
+
+        def one(pair: tuple[int, int]) -> float:
+            if pair in known:
+                return known[pair]
+            return self._score_prefix(requests[pair[0]], continuations[pair[1]])
+
+        flat = self._map(one, pairs)
+        k = len(continuations)
+        return [flat[i * k:(i + 1) * k] for i in range(len(requests))]
+
+    def _choose_method(self, request: ChatRequest, continuation: str) -> float | None:
+        """Try "prefix" on one pair: its score when the server supports it, else None."""
+        try:
+            value: float | None = self._score_prefix(request, continuation)
+        except OpenAIBackendError as exc:
+            if not isinstance(exc, NoLogprobsError) and exc.status not in (400, 404, 422):
+                raise
+            value = None
+        self.scoring_method = "top_logprobs" if value is None else "prefix"
+        logger.info("label scoring over HTTP uses the %r method", self.scoring_method)
+        return value
+
+    def _score_prefix(self, request: ChatRequest, continuation: str) -> float:
+        target = continuation.rstrip()
+        if not target:
+            return 0.0
+        messages = to_openai_messages(request.messages, request.images)
+        body = self._chat({"messages": [*messages, {"role": "assistant", "content": continuation}],
+                           "add_generation_prompt": False, "continue_final_message": True,
+                           "prompt_logprobs": 0, "max_tokens": 1, "temperature": 0.0})
+        if not body.get("prompt_logprobs"):
+            raise NoLogprobsError(f"{body['_url']}: answer has no prompt_logprobs (scoring="
+                                  "'prefix' needs vLLM or paperpred.inference.server)")
+        return sum_prompt_tail(body["prompt_logprobs"], body.get("prompt_token_ids"), target,
+                               body["_url"])
+
+    def _score_top(self, request: ChatRequest, continuations: list[str]) -> list[float]:
+        body = self._chat({"messages": to_openai_messages(request.messages, request.images),
+                           "max_tokens": max(len(c) for c in continuations) + 1,
+                           "temperature": 0.0, "logprobs": True,
+                           "top_logprobs": self.top_logprobs})
+        steps = (body["choices"][0].get("logprobs") or {}).get("content") or []
+        if not steps:
+            raise NoLogprobsError(
+                f"{body['_url']} returned no log-probabilities "
+                "(logprobs: true was ignored), so it cannot score labels; use generation, or "
+                "serve the model with vLLM, SGLang, llama.cpp or `python -m "
+                "paperpred.inference.server`")
+        return [walk_top_logprobs(steps, c) for c in continuations]
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()

@@ -1,0 +1,53 @@
+"""Plain-text metrics tables for the terminal and a run's report.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HEADLINE = (
+    ("accuracy", "accuracy"),
+    ("balanced_accuracy", "balanced accuracy"),
+    ("f1", "F1 (Accept)"),
+    ("macro_f1", "macro-F1"),
+    ("auc", "AUC"),
+    ("accept_auc", "AUC (accept vs reject)"),
+    ("mae", "MAE"),
+    ("rmse", "RMSE"),
+    ("pearson", "Pearson r"),
+    ("spearman", "Spearman rho"),
+)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def render_metrics(metrics: dict[str, Any], title: str = "metrics") -> str:
+    """Headline metrics with 95% bootstrap intervals, recall per class, parse failures and
+    counts, as an aligned text table."""
+    rows: list[tuple[str, str, str]] = []
+    for key, label in HEADLINE:
+        if key in metrics:
+            ci = metrics.get(f"{key}_ci")
+            interval = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+            rows.append((label, _number(metrics[key]), interval))
+    for name, scores in (metrics.get("per_class") or {}).items():
+        if scores.get("support"):
+            rows.append((f"recall {name}", _number(scores.get("recall")),
+                         f"n={scores['support']}"))
+    rows.append(("parse failure rate", _number(metrics.get("parse_failure_rate")),
+                 f"{metrics.get('parse_failures', 0)} of {metrics.get('n', 0)}"))
+    rows.append(("papers scored", str(metrics.get("n", 0)), ""))
+    rows.append(("excluded (no label)", str(metrics.get("n_excluded_no_label", 0)), ""))
+    if metrics.get("readings"):
+        rows.append(("reading", ", ".join(f"{k}: {v}" for k, v in metrics["readings"].items()),
+                     ""))
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    lines = [title, "-" * len(title)]
+    lines += [f"{a:<{width}}  {b:>{value_width}}  {c}".rstrip() for a, b, c in rows]
+    return "\n".join(lines)
