@@ -20,7 +20,7 @@ from paperpred import (
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default="smollm2-135m-instruct")
-parser.add_argument("--limit", type=int, default=64)
+parser.add_argument("--limit", type=int, default=16)
 parser.add_argument("--out", default="results/predictions.json")
 args = parser.parse_args()
 

@@ -21,7 +21,7 @@ from paperpred import (
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default="smollm2-135m-instruct")
-parser.add_argument("--limit", type=int, default=24)
+parser.add_argument("--limit", type=int, default=8)
 args = parser.parse_args()
 
 # 1. Load data (the bundled sample; the spec loads skonan/iclr-reviews-2020-2026 from the Hub)

@@ -119,3 +119,12 @@ def test_is_vision_model_from_configs(tmp_path, hub_cache, embedded_dir, tiny_vl
 def test_is_vision_model_guesses_uncached_names(hub_cache):
     assert is_vision_model("Qwen/Qwen2.5-VL-7B-Instruct")
     assert not is_vision_model("Qwen/Qwen2.5-7B-Instruct")
+
+
+def test_tiny_aliases_resolve_to_built_checkpoints():
+    from pathlib import Path
+
+    from paperpred.inference.models import resolve_model
+
+    path = Path(resolve_model("tiny-qwen2.5-vl"))
+    assert (path / "config.json").is_file() and is_vision_model(path)

@@ -89,7 +89,9 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> str:
 
     Args:
         name_or_path: a local checkpoint folder, ``smollm2-135m-instruct`` (the embedded
-            model), or a Hub name such as ``Qwen/Qwen2.5-7B-Instruct``.
+            model), ``tiny-qwen2`` / ``tiny-qwen2.5-vl`` (tiny random-weight Qwen models with
+            the real architecture and vocabulary, built offline: for smoke runs and tests), or
+            a Hub name such as ``Qwen/Qwen2.5-7B-Instruct``.
 
     Returns:
         A local folder, or the Hub name when it is not cached but the Hub is reachable.
@@ -104,6 +106,10 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> str:
     """
     if is_embedded_alias(name_or_path):
         return str(ensure_embedded_model())
+    from paperpred.inference.tiny import is_tiny_alias, tiny_model_path
+
+    if is_tiny_alias(str(name_or_path)):
+        return str(tiny_model_path(str(name_or_path)))
     return _resolve(name_or_path, "config.json", "model")
 
 

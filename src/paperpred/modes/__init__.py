@@ -1,0 +1,1 @@
+"""Training modes: zero-shot (and, later, SFT with LoRA and GRPO)."""
