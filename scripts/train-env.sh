@@ -12,26 +12,17 @@
 #     <=2.12.3, so paperpred's `serve` extra (pydantic==2.14.4) is not installed here.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TRAIN_VENV="${PAPERPRED_TRAIN_VENV:-$ROOT/.venv-train}"
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
-if [ ! -x "$TRAIN_VENV/bin/python" ]; then
-  echo "[paperpred] creating training environment in $TRAIN_VENV" >&2
-  "$PY" -m venv "$TRAIN_VENV"
-fi
-STAMP="$TRAIN_VENV/.paperpred-train-stamp"
-WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/train-env.sh" | sha256sum | cut -d' ' -f1)"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-  echo "[paperpred] installing paperpred + LlamaFactory + TRL into $TRAIN_VENV (first run only, a few minutes; log: $TRAIN_VENV/install.log)" >&2
-  install() { "$TRAIN_VENV/bin/python" -m pip install "$@" >>"$TRAIN_VENV/install.log" 2>&1 || {
-    tail -n 30 "$TRAIN_VENV/install.log" >&2; echo "[paperpred] install failed: see $TRAIN_VENV/install.log" >&2; exit 1; }; }
+source "$ROOT/scripts/venv-lib.sh"
+if venv_prepare "${PAPERPRED_TRAIN_VENV:-$ROOT/.venv-train}" train \
+    "$ROOT/pyproject.toml" "$ROOT/scripts/train-env.sh" "$ROOT/scripts/venv-lib.sh"; then
+  echo "[paperpred] installing paperpred + LlamaFactory + TRL into $VENV_DIR (first run only, a few minutes; log: $VENV_DIR/install.log)" >&2
   # One resolve: paperpred's own pins (torch==2.14.1 etc.) hold for LlamaFactory's and TRL's
   # open ranges, so no second torch is pulled.
-  install -e "$ROOT" \
+  venv_install -e "$ROOT" \
     "llamafactory==0.9.5" "trl==0.24.0" "torchaudio==2.11.0" \
     "gradio==5.50.0" "pydantic==2.12.3" "pytest==8.4.2"
-  "$TRAIN_VENV/bin/python" -m pip freeze >"$TRAIN_VENV/freeze.txt" 2>/dev/null || true
-  echo "$WANT" > "$STAMP"
+  "$VENV_DIR/bin/python" -m pip freeze >"$VENV_DIR/freeze.txt" 2>/dev/null || true
+  venv_done
 fi
-export PATH="$TRAIN_VENV/bin:$PATH"
+export PATH="$VENV_DIR/bin:$PATH"
 cd "$ROOT"

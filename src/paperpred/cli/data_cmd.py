@@ -50,11 +50,7 @@ def _load(args, path: str | None):
     # The command prints the load report itself; the library's warning would repeat it.
     logging.getLogger("paperpred.data.loader").setLevel(logging.ERROR)
     loader = ICLRDataLoader(image_base_dir=args.image_base_dir, strict=args.strict)
-    path = path or str(sample_path())
-    name = path.lower()
-    if name.endswith((".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".json", ".parquet")):
-        return loader, loader.load(path)
-    return loader, loader.load_from_huggingface(path, split=args.split)
+    return loader, loader.load(path or sample_path(), split=args.split)
 
 
 def run_inspect(args) -> int:

@@ -67,11 +67,8 @@ def _submissions(config: RunConfig) -> list:
 
     logging.getLogger("paperpred.data.loader").setLevel(logging.ERROR)
     loader = ICLRDataLoader(image_base_dir=config.image_base_dir, strict=False)
-    source = str(sample_path()) if config.data == "bundled" else config.data
-    if source.lower().endswith((".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".json", ".parquet")):
-        iterator = loader.load(source)
-    else:
-        iterator = loader.load_from_huggingface(source, split=config.split)
+    source = sample_path() if config.data == "bundled" else config.data
+    iterator = loader.load(source, split=config.split)
     subs = []
     for sub in iterator:
         subs.append(sub)

@@ -87,8 +87,10 @@ class ICLRDataLoader:
         rows, images_of = open_dataset(dataset_name, split, load_images)
         return self._load(dataset_name, rows, ROW_REQUIRED, load_images, images_of=images_of)
 
-    def load(self, path: str | Path, load_images: bool = False) -> Iterator[Submission]:
-        """Pick the loader by file name: ``.csv``, ``.jsonl[.gz]``, ``.parquet``, else a dataset."""
+    def load(self, path: str | Path, load_images: bool = False,
+             split: str = "all") -> Iterator[Submission]:
+        """Pick the loader by file name: ``.csv``, ``.jsonl[.gz]``, ``.parquet``, else a
+        dataset (hub name or local folder) with ``split``."""
         name = str(path).lower()
         if name.endswith((".csv", ".csv.gz")):
             return self.load_from_csv(path, load_images)
@@ -96,7 +98,7 @@ class ICLRDataLoader:
             return self.load_from_jsonl(path, load_images)
         if name.endswith(".parquet"):
             return self.load_from_parquet(path, load_images)
-        return self.load_from_huggingface(str(path), "all", load_images)
+        return self.load_from_huggingface(str(path), split, load_images)
 
     # ----- machinery ----------------------------------------------------------------------
     def _resolve(self, path: str | Path) -> Path:

@@ -19,17 +19,12 @@ def resolve_reading(reading: str, handler: Any) -> str:
 
 
 def backend_kwargs(kind: str, config: InferenceConfig) -> dict[str, Any]:
-    """The engine-specific keywords of ``config`` for ``create_backend``."""
+    """The engine keywords of ``config`` for ``create_backend`` (which drops the portable
+    options the chosen engine has no use for)."""
     if kind == "openai":
         return {"base_urls": list(config.base_urls), "api_key": config.api_key,
                 "concurrency": config.concurrency}
-    common = {"adapter_path": config.adapter_path}
-    if kind == "vllm":
-        return {**common, "tensor_parallel_size": config.tensor_parallel_size}
-    if kind == "transformers":
-        return {**common, "device": config.device, "dtype": config.dtype,
-                "batch_size": config.batch_size, "merge_adapter": config.merge_adapter}
-    return {**common, "device": config.device, "dtype": config.dtype,
+    return {"adapter_path": config.adapter_path, "device": config.device, "dtype": config.dtype,
             "batch_size": config.batch_size, "tensor_parallel_size": config.tensor_parallel_size,
             "merge_adapter": config.merge_adapter}
 
