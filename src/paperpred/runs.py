@@ -89,22 +89,29 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-def _coerce(name: str, value: Any) -> Any:
-    """Typed value of a flag or YAML entry for field ``name``."""
-    kind = RunConfig.__dataclass_fields__[name].type
+def _coerce(name: str, value: Any, schema: type = RunConfig) -> Any:
+    """Typed value of a flag or YAML entry for field ``name`` of ``schema``."""
+    kind = schema.__dataclass_fields__[name].type
     if value is None:
         return None
+    if str(kind).startswith("list"):
+        return [value] if isinstance(value, str) else list(value)
+    if "bool" in str(kind) and isinstance(value, str):
+        return yaml.safe_load(value) is True
     if "int" in str(kind) and not isinstance(value, int):
         return int(value)
     if "float" in str(kind) and not isinstance(value, float):
         return float(value)
-    if "list" in str(kind) and isinstance(value, str):
-        return [value]
     return value
 
 
-def load_run_config(path: str | Path | None, overrides: dict[str, Any]) -> RunConfig:
+def load_run_config(path: str | Path | None, overrides: dict[str, Any],
+                    schema: type = RunConfig) -> Any:
     """Defaults < YAML file < overrides (None values in overrides are ignored).
+
+    ``schema`` is the config dataclass (:class:`RunConfig` for `paperpred predict`,
+    :class:`paperpred.train_runs.TrainRunConfig` for `paperpred train`); it must have a
+    ``problems()`` method.
 
     Raises:
         PaperpredError: listing every unknown key and invalid value at once.
@@ -120,17 +127,17 @@ def load_run_config(path: str | Path | None, overrides: dict[str, Any]) -> RunCo
             raise PaperpredError(f"{path}: a config file is a YAML mapping of keys to values")
         values.update(loaded)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    known = RunConfig.__dataclass_fields__
+    known = schema.__dataclass_fields__
     for key in sorted(set(values) - set(known)):
         problems.append(f"unknown key '{key}'" + (f" in {path}" if path else ""))
     typed = {}
     for key, value in values.items():
         if key in known:
             try:
-                typed[key] = _coerce(key, value)
+                typed[key] = _coerce(key, value, schema)
             except (TypeError, ValueError):
                 problems.append(f"{key}: {value!r} is not a valid {known[key].type}")
-    config = RunConfig(**typed)
+    config = schema(**typed)
     problems += config.problems()
     if problems:
         raise PaperpredError("invalid config: " + "; ".join(problems))

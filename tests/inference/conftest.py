@@ -110,32 +110,3 @@ def smol(embedded_dir: Path):
     from paperpred.inference.transformers_backend import TransformersBackend
 
     return TransformersBackend(str(embedded_dir), batch_size=3, device="cpu")
-
-
-@pytest.fixture(scope="session")
-def tiny_vl_dir(paperpred_cache: Path) -> Path:
-    """The tiny random Qwen2.5-VL with its real processor (built once)."""
-    tiny = pytest.importorskip("paperpred.inference.tiny",
-                               reason="paperpred.inference.tiny is not available")
-    return Path(tiny.build_tiny_qwen2_5_vl(paperpred_cache / "models" / "tiny-qwen2.5-vl"))
-
-
-@pytest.fixture(scope="session")
-def page_images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Three page images rendered (pypdfium2) from a PDF written with reportlab."""
-    from reportlab.lib.pagesizes import letter
-    from reportlab.pdfgen import canvas
-
-    from paperpred.data.pages import render_pdf
-
-    folder = tmp_path_factory.mktemp("pages")
-    pdf = canvas.Canvas(str(folder / "paper.pdf"), pagesize=letter)
-    for page in range(3):
-        pdf.setFont("Helvetica-Bold", 18)
-        pdf.drawString(72, 700, f"Section {page + 1}: Predicting Peer Review")
-        pdf.setFont("Helvetica", 10)
-        for row in range(25 + 10 * page):
-            pdf.drawString(72, 670 - 16 * row, f"Line {row} of page {page + 1}.")
-        pdf.showPage()
-    pdf.save()
-    return render_pdf(folder / "paper.pdf", folder / "images", dpi=20)

@@ -42,10 +42,10 @@ def run_list(args) -> int:
     modes = {
         TrainingMode.ZERO_SHOT: "the model as it is (transformers, vLLM or an OpenAI-compatible "
                                 "server); `paperpred predict`",
-        TrainingMode.SFT_LORA: "LoRA SFT through LlamaFactory: not in this version; predict "
-                               "with an existing adapter via --mode sft_lora --adapter-path",
-        TrainingMode.GRPO: "GRPO through TRL: not in this version; predict with an existing "
-                           "adapter via --mode grpo --adapter-path",
+        TrainingMode.SFT_LORA: "LoRA SFT through LlamaFactory: `paperpred train --mode sft`; "
+                               "predict with --mode sft_lora --adapter-path RUN/checkpoints",
+        TrainingMode.GRPO: "GRPO through TRL: `paperpred train --mode grpo`; predict with "
+                           "--mode grpo --adapter-path RUN/checkpoints",
     }
     print("Modes:")
     for mode, text in modes.items():

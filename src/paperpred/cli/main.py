@@ -8,13 +8,18 @@ import sys
 import traceback
 
 from paperpred import __version__
-from paperpred.cli import data_cmd, list_cmd, predict_cmd, serve_cmd
+from paperpred.cli import data_cmd, list_cmd, predict_cmd, serve_cmd, train_cmd
 from paperpred.errors import PaperpredError
 
 EPILOG = """examples:
   paperpred predict                           the main job: zero-shot accept/reject on the
                                               bundled sample with the embedded model (CPU)
   paperpred predict --model Qwen/Qwen2.5-7B-Instruct --backend vllm --data iclr.csv
+  paperpred train --mode sft --config configs/sft_tiny.yaml
+                                              LoRA SFT (LlamaFactory), then held-out metrics
+  paperpred train --mode grpo --model tiny-qwen2 --max-steps 2
+                                              GRPO (TRL) with the handler's reward
+  paperpred prepare --output-dir data/sft      a LlamaFactory dataset + dataset_info.json
   paperpred list                              formatters, handlers and modes
   paperpred data inspect                      summary of the bundled ICLR 2017 sample
   paperpred data inspect iclr.jsonl           counts per year and decision, fields, bad rows
@@ -34,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     predict_cmd.add_parser(commands)
+    train_cmd.add_parser(commands)
     data_cmd.add_parser(commands)
     list_cmd.add_parser(commands)
     serve_cmd.add_parser(commands)

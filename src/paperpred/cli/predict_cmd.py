@@ -51,7 +51,7 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run_predict)
 
 
-def _pairs(items: list[str]) -> dict[str, Any]:
+def pairs(items: list[str]) -> dict[str, Any]:
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -61,7 +61,9 @@ def _pairs(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _submissions(config: RunConfig) -> list:
+def load_submissions(config: Any) -> list:
+    """The submissions a run config names (``data``, ``split``, ``limit``,
+    ``image_base_dir``), loaded leniently: skipped rows are counted and printed."""
     from paperpred.data.loader import ICLRDataLoader
     from paperpred.data.sample import sample_path
 
@@ -103,24 +105,32 @@ def build_predictor(config: RunConfig):
 
 
 def run_predict(args) -> int:
-    from paperpred.batch import BatchPredictor
-    from paperpred.metrics_table import render_metrics
-
     overrides = {name: getattr(args, name) for name in FLAGS}
     overrides["base_urls"] = args.base_urls
     if args.input_arg:
-        overrides["input_kwargs"] = _pairs(args.input_arg)
+        overrides["input_kwargs"] = pairs(args.input_arg)
     if args.output_arg:
-        overrides["output_kwargs"] = _pairs(args.output_arg)
+        overrides["output_kwargs"] = pairs(args.output_arg)
     config = load_run_config(args.config, overrides)
     config.model = config.resolved_model()
     run_dir = prepare_run_dir(config, overwrite=args.overwrite)
     print(f"[paperpred] run folder: {run_dir}")
-    submissions = _submissions(config)
+    submissions = load_submissions(config)
+    predict_and_report(config, submissions, run_dir, show_progress=not args.no_progress)
+    return 0
+
+
+def predict_and_report(config: RunConfig, submissions: list, run_dir: Path,
+                       show_progress: bool = True) -> dict[str, Any]:
+    """Predict ``submissions`` into ``run_dir`` (predictions.jsonl, resumable), then write
+    metrics.json, components.json and report.md and print the metrics table."""
+    from paperpred.batch import BatchPredictor
+    from paperpred.metrics_table import render_metrics
+
     predictor = build_predictor(config)
     try:
         batch = BatchPredictor(predictor, batch_size=config.batch_size,
-                               show_progress=not args.no_progress)
+                               show_progress=show_progress)
         output = batch.predict_and_save(submissions, run_dir / "predictions.json")
     finally:
         predictor.close()
@@ -133,4 +143,4 @@ def run_predict(args) -> int:
     (run_dir / "report.md").write_text("```\n" + table + "\n```\n")
     print(table)
     print(f"[paperpred] wrote {run_dir}/predictions.jsonl, metrics.json, report.md")
-    return 0
+    return metrics

@@ -37,7 +37,7 @@ TINY_QWEN2_VL = "tiny-qwen2.5-vl"
 #: Written last into a finished model folder; its JSON is the build spec checked on reuse.
 MARKER_FILE = ".paperpred-tiny.json"
 #: Bump when a builder's output changes, so stale cached folders are rebuilt.
-TINY_BUILD_VERSION = 1
+TINY_BUILD_VERSION = 2
 
 _PAD_TO = 64  # embedding rows padded like the Hub checkpoints pad theirs
 TINY_VOCAB_SIZE = -(-QWEN2_5_VOCAB_SIZE // _PAD_TO) * _PAD_TO  # 151,680
@@ -233,13 +233,17 @@ def build_tiny_qwen2_5_vl(out_dir: str | Path, seed: int = 0) -> Path:
 
 
 def _add_top_level_architectures(config_file: Path, model: Any) -> None:
-    """Put ``architectures`` at the top of config.json, where Hub checkpoints have it.
+    """Make config.json read like a Hub Qwen2.5-VL checkpoint's.
 
-    transformers 4.57 routes the attribute into ``text_config`` when saving a composite config;
-    tools that read config.json directly (vLLM's model registry) look for it at the top.
+    transformers 4.57 routes ``architectures`` into ``text_config`` when saving a composite
+    config; tools that read config.json directly (vLLM's model registry) look for it at the
+    top. It also saves ``text_config.model_type`` ("qwen2_5_vl_text"), which the loaded
+    config then forwards as its own ``model_type``, so LlamaFactory would not know the model
+    as Qwen2.5-VL (and would put LoRA on the vision tower); Hub checkpoints do not have it.
     """
     data = json.loads(config_file.read_text())
     data.setdefault("architectures", [type(model).__name__])
+    data.get("text_config", {}).pop("model_type", None)
     config_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 

@@ -31,6 +31,9 @@ class PaperFormatter(InputFormatter):
         use_normalized_reviews: True shows each review's universal fields labelled (Summary,
             Strengths, Weaknesses, Questions, Review, Rating x/10, Confidence y/5); False shows
             the review text as written and the scores as the form gave them.
+        max_review_chars: cut each review's prose to this many characters (its rating and
+            confidence stay), or None for whole reviews: a cheap way to fit several reviews
+            into short contexts.
         max_tokens: token budget of the whole prompt (system, examples, paper, instruction
             and answer), or None for no limit. Only the full text is cut to fit; the prompt
             then says so.
@@ -46,10 +49,16 @@ class PaperFormatter(InputFormatter):
         *,
         include_keywords: bool = True,
         use_normalized_reviews: bool = True,
+        max_review_chars: int | None = None,
         max_tokens: int | None = None,
         tokenizer: Any | None = None,
         **kwargs: Any,
     ) -> None:
+        if max_review_chars is not None and (not isinstance(max_review_chars, int)
+                                             or max_review_chars < 0):
+            raise ValueError("max_review_chars must be a non-negative integer or None, got "
+                             f"{max_review_chars!r}")
+        self.max_review_chars = max_review_chars
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
             raise ValueError(f"max_tokens must be a positive integer or None, got {max_tokens!r}")
         self.include_keywords = include_keywords
@@ -73,7 +82,8 @@ class PaperFormatter(InputFormatter):
         if part == "abstract":
             return render_abstract(submission)
         if part == "reviews":
-            return render_reviews(submission, self.use_normalized_reviews)
+            return render_reviews(submission, self.use_normalized_reviews,
+                                  self.max_review_chars)
         if part == "full_text":
             return render_full_text(full_text)
         raise ValueError(f"{type(self).__name__} cannot render part '{part}'")

@@ -46,8 +46,20 @@ def render_abstract(submission: Submission) -> str:
     return f"Abstract:\n{abstract}" if abstract else "Abstract: (not available)"
 
 
-def render_review(review: Review, index: int, total: int, normalized: bool = True) -> str:
+def _clip(text: str, max_chars: int | None) -> str:
+    """``text`` cut at a word boundary to at most ``max_chars`` characters, marked "[...]"."""
+    if max_chars is None or len(text) <= max_chars:
+        return text
+    cut = text[:max_chars].rsplit(" ", 1)[0].rstrip()
+    return f"{cut} [...]"
+
+
+def render_review(review: Review, index: int, total: int, normalized: bool = True,
+                  max_chars: int | None = None) -> str:
     """One review.
+
+    ``max_chars`` cuts the review's prose (its fields together) to that many characters; its
+    title, rating and confidence are always shown.
 
     ``normalized=True``: the universal fields that are filled in, each labelled (Summary,
     Strengths, Weaknesses, Questions, Review), then ``Rating: x/10`` and ``Confidence: y/5``.
@@ -58,6 +70,14 @@ def render_review(review: Review, index: int, total: int, normalized: bool = Tru
     lines = [f"Review {index} of {total}" + (f": {title}" if title else "")]
     filled = [(label, getattr(review, name).strip()) for name, label in _FIELDS]
     filled = [(label, value) for label, value in filled if value]
+    if max_chars is not None:
+        budget, kept = max_chars, []
+        for label, value in filled:
+            if budget <= 0:
+                break
+            kept.append((label, _clip(value, budget)))
+            budget -= len(value)
+        filled = kept
     if normalized:
         lines += [f"{label}: {value}" for label, value in filled]
         if review.rating is not None:
@@ -75,11 +95,13 @@ def render_review(review: Review, index: int, total: int, normalized: bool = Tru
     return "\n".join(lines)
 
 
-def render_reviews(submission: Submission, normalized: bool = True) -> str:
+def render_reviews(submission: Submission, normalized: bool = True,
+                   max_chars: int | None = None) -> str:
     reviews = submission.reviews
     if not reviews:
         return "Reviews: none available."
-    blocks = [render_review(r, i, len(reviews), normalized) for i, r in enumerate(reviews, 1)]
+    blocks = [render_review(r, i, len(reviews), normalized, max_chars)
+              for i, r in enumerate(reviews, 1)]
     return f"Reviews ({len(reviews)}):\n\n" + "\n\n".join(blocks)
 
 

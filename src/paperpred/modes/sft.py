@@ -1,0 +1,104 @@
+"""LoRA supervised fine-tuning through LlamaFactory, for text and vision models."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from paperpred.config import DataFormat, TrainingConfig
+from paperpred.errors import PaperpredError
+from paperpred.modes.samples import Sample
+from paperpred.modes.zero_shot import ZeroShotMode
+from paperpred.training.layout import adapter_dir
+
+
+class SFTLoRAMode(ZeroShotMode):
+    """Fine-tune a LoRA adapter with LlamaFactory, then predict with it.
+
+    Args:
+        config: the base model and hyper-parameters (spec: TrainingConfig). ``config.extra``
+            adds or overrides LlamaFactory arguments; ``template``, ``deepspeed`` (``zero2``,
+            ``zero3`` or a JSON path) and ``image_max_pixels`` are paperpred's own keys.
+        input_formatter: how a paper is shown.
+        output_handler: what is predicted; its label text is the training target.
+        data_format: ``DataFormat.SHAREGPT`` (messages, system turn, page images) or
+            ``DataFormat.ALPACA`` (text only).
+        llamafactory_cli: the ``llamafactory-cli`` executable to run (default: the one beside
+            this Python, else ``$PAPERPRED_LLAMAFACTORY_CLI``, else PATH).
+
+    Example:
+        >>> sft = SFTLoRAMode(config, TextOnlyFormatter(), BinaryAcceptRejectHandler())  # doctest: +SKIP
+        >>> info = sft.prepare_data(sft.format_samples(train, include_label=True), Path("data"))
+        >>> sft.train(sft.generate_config(info, Path("outputs/sft")))
+        >>> sft.predict(test_samples, InferenceConfig(model_name_or_path=config.model_name_or_path,
+        ...                                           adapter_path="outputs/sft/checkpoints"))
+    """
+
+    CONFIG_NAME = "sft_config.yaml"
+
+    def __init__(self, config: TrainingConfig, input_formatter: Any, output_handler: Any,
+                 data_format: DataFormat | str = DataFormat.SHAREGPT,
+                 llamafactory_cli: str | None = None) -> None:
+        super().__init__(config, input_formatter, output_handler)
+        self.data_format = DataFormat(data_format)
+        self.llamafactory_cli = llamafactory_cli
+
+    def prepare_data(self, samples: list[Sample], output_dir: str | Path) -> dict[str, Any]:
+        """Write ``samples`` (formatted with ``include_label=True``) as a LlamaFactory dataset
+        with its ``dataset_info.json`` in ``output_dir``; page images become PNG files, one
+        ``<image>`` marker each. Returns data_info (see
+        :func:`paperpred.training.llamafactory_data.write_dataset`)."""
+        from paperpred.training.llamafactory_data import write_dataset
+
+        info = write_dataset(samples, output_dir, self.data_format)
+        info["format_report"] = self.format_report.summary()
+        return info
+
+    def generate_config(self, data_info: dict[str, Any], output_dir: str | Path) -> Path:
+        """Write ``output_dir/sft_config.yaml`` for `llamafactory-cli train` (and the DeepSpeed
+        JSON beside it when ``config.extra["deepspeed"]`` asks). The adapter will be written
+        to ``output_dir/checkpoints``. Returns the YAML's path."""
+        from paperpred.inference.models import resolve_model
+        from paperpred.training.llamafactory_config import dump_config, sft_config
+
+        output_dir = Path(output_dir).resolve()
+        model_path = resolve_model(self.config.model_name_or_path)
+        args = sft_config(self.config, data_info, output_dir, model_path)
+        header = (f"# LoRA SFT of {self.config.model_name_or_path} written by paperpred.\n"
+                  f"# Run: llamafactory-cli train {output_dir / self.CONFIG_NAME}\n"
+                  "# Several GPUs: FORCE_TORCHRUN=1 llamafactory-cli train <this file> "
+                  "(add NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT for several machines)")
+        return dump_config(args, output_dir / self.CONFIG_NAME, header)
+
+    def train(self, config_path: str | Path, overwrite: bool = False,
+              stream: TextIO | None = sys.stderr) -> dict[str, Any]:
+        """Run `llamafactory-cli train config_path`, showing step, loss and ETA.
+
+        A run killed half-way resumes from its last checkpoint when started again. A finished
+        run is not trained again unless ``overwrite``.
+
+        Returns:
+            The summary written to ``train_summary.json`` (runtime, steps, losses, tokens/s).
+
+        Raises:
+            PaperpredError: LlamaFactory is missing (one line on how to install it), the run
+                already finished, or training failed (with the log's last lines).
+        """
+        import yaml
+
+        from paperpred.training.llamafactory_run import run_llamafactory
+
+        config_path = Path(config_path)
+        if not config_path.is_file():
+            raise PaperpredError(f"{config_path}: no such training config (write one with "
+                                 "generate_config)")
+        args = yaml.safe_load(config_path.read_text()) or {}
+        out = Path(args.get("output_dir", adapter_dir(config_path.parent)))
+        if (out / "adapter_config.json").exists():
+            if not overwrite:
+                raise PaperpredError(f"{out} already holds a trained adapter: predict with "
+                                     "it, or pass overwrite=True (--overwrite) to train again")
+            shutil.rmtree(out)
+        return run_llamafactory(config_path, self.llamafactory_cli, stream=stream)

@@ -1,0 +1,131 @@
+"""The YAML that `llamafactory-cli train` runs: LoRA SFT of a TrainingConfig on a dataset.
+
+Every key is one of LlamaFactory 0.9.5's own arguments (a test passes the file through its
+argument parser). ``TrainingConfig.extra`` adds or overrides keys; three of its keys are
+paperpred's own: ``template`` (the chat template, else chosen by model family), ``deepspeed``
+(``zero2``, ``zero3`` or a JSON path) and ``image_max_pixels`` (vision, default 512*512).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paperpred.config import ModelType, TrainingConfig
+from paperpred.training.deepspeed import write_deepspeed_config
+from paperpred.training.device import precision_flags
+from paperpred.training.layout import CHECKPOINTS
+from paperpred.training.templates import llamafactory_template
+
+CONFIG_NAME = "sft_config.yaml"
+DEFAULT_IMAGE_MAX_PIXELS = 512 * 512
+SECTIONS = (
+    ("model", ("model_name_or_path", "trust_remote_code", "image_max_pixels")),
+    ("method", ("stage", "do_train", "finetuning_type", "lora_rank", "lora_alpha",
+                "lora_dropout", "lora_target", "freeze_vision_tower", "deepspeed")),
+    ("dataset", ("dataset", "dataset_dir", "template", "cutoff_len", "overwrite_cache",
+                 "preprocessing_num_workers", "dataloader_num_workers")),
+    ("output", ("output_dir", "logging_steps", "save_steps", "plot_loss",
+                "overwrite_output_dir", "report_to")),
+    ("train", ("per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate",
+               "num_train_epochs", "max_steps", "lr_scheduler_type", "warmup_ratio", "bf16",
+               "fp16", "seed", "ddp_timeout", "include_effective_tokens_per_second",
+               "include_num_input_tokens_seen")),
+    ("eval", ("val_size", "per_device_eval_batch_size", "eval_strategy", "eval_steps")),
+)
+
+
+def planned_steps(n_train: int, config: TrainingConfig, devices: int = 1) -> int:
+    """Optimizer steps of a run over ``n_train`` rows (``max_steps`` in extra wins)."""
+    if config.extra.get("max_steps"):
+        return int(config.extra["max_steps"])
+    per_step = max(1, config.batch_size * config.gradient_accumulation_steps * devices)
+    return max(1, math.ceil(n_train / per_step) * max(1, math.ceil(config.num_epochs)))
+
+
+def _val_rows(n: int, val_size: float) -> int:
+    return math.ceil(n * val_size) if 0 < val_size < 1 else int(val_size)
+
+
+def sft_config(config: TrainingConfig, data_info: dict[str, Any], out_dir: str | Path,
+               model_path: str) -> dict[str, Any]:
+    """The LlamaFactory arguments (a flat dict) for ``config`` on ``data_info``."""
+    out_dir = Path(out_dir).resolve()
+    extra = dict(config.extra)
+    template = extra.pop("template", None) or llamafactory_template(
+        config.model_name_or_path, model_path)
+    vision = config.model_type == ModelType.VISION_LANGUAGE or data_info.get("has_images")
+    n = int(data_info["n_samples"])
+    val_size = config.val_size if _val_rows(n, config.val_size) >= 1 and n > 1 else 0.0
+    steps = planned_steps(n - _val_rows(n, val_size), config)
+    save_steps = max(1, min(500, math.ceil(steps / 4)))
+    args: dict[str, Any] = {
+        "model_name_or_path": model_path,
+        "trust_remote_code": True,
+        "stage": "sft",
+        "do_train": True,
+        "finetuning_type": "lora",
+        "lora_rank": config.lora_rank,
+        "lora_alpha": config.lora_alpha,
+        "lora_dropout": config.lora_dropout,
+        "lora_target": "all",
+        "dataset": data_info["dataset"],
+        "dataset_dir": data_info["dataset_dir"],
+        "template": template,
+        "cutoff_len": config.max_length,
+        "overwrite_cache": True,
+        "preprocessing_num_workers": max(1, min(16, (os.cpu_count() or 2) // 2)),
+        "dataloader_num_workers": 0,
+        "output_dir": str(out_dir / CHECKPOINTS),
+        "logging_steps": max(1, steps // 100),
+        "save_steps": save_steps,
+        "plot_loss": False,
+        "overwrite_output_dir": False,
+        "report_to": "none",
+        "per_device_train_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
+        "learning_rate": config.learning_rate,
+        "num_train_epochs": float(config.num_epochs),
+        "lr_scheduler_type": "cosine",
+        "warmup_ratio": 0.1,
+        **precision_flags(),
+        "seed": config.seed,
+        "ddp_timeout": 180000000,
+        "include_effective_tokens_per_second": True,
+        "include_num_input_tokens_seen": True,
+    }
+    if vision:
+        args["image_max_pixels"] = int(extra.pop("image_max_pixels", DEFAULT_IMAGE_MAX_PIXELS))
+        args["freeze_vision_tower"] = True
+    else:
+        extra.pop("image_max_pixels", None)
+    if val_size:
+        args.update(val_size=val_size, per_device_eval_batch_size=config.batch_size,
+                    eval_strategy="steps", eval_steps=save_steps)
+    deepspeed = extra.pop("deepspeed", None)
+    if deepspeed:
+        args["deepspeed"] = write_deepspeed_config(str(deepspeed), out_dir)
+    args.update(extra)
+    return args
+
+
+def dump_config(args: dict[str, Any], path: str | Path, header: str = "") -> Path:
+    """Write ``args`` as a commented YAML, grouped like LlamaFactory's examples."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    placed: set[str] = set()
+    chunks = [header.rstrip() + "\n"] if header else []
+    for title, keys in SECTIONS:
+        part = {k: args[k] for k in keys if k in args}
+        placed |= set(part)
+        if part:
+            chunks.append(f"### {title}\n" + yaml.safe_dump(part, sort_keys=False))
+    rest = {k: v for k, v in args.items() if k not in placed}
+    if rest:
+        chunks.append("### extra (TrainingConfig.extra)\n" + yaml.safe_dump(rest, sort_keys=False))
+    path.write_text("\n".join(chunks))
+    return path
