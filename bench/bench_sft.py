@@ -19,7 +19,11 @@ the training speed, the inference (label-scoring) prompt tokens/s of the base mo
 held-out prompts: ``train_tokens_per_s / inference_tokens_per_s`` is the ratio to read, since
 absolute rates on this shared machine move. Writes bench/results/sft.json.
 
+The gain's uncertainty: a paired bootstrap over the held-out papers (both models scored on the
+same resamples) gives its 95% interval and the share of resamples with no gain.
+
     python bench/bench_sft.py [--train 96] [--test 64] [--epochs 2] [--model NAME]
+                              [--workdir DIR [--eval-only]]
 """
 
 from __future__ import annotations
@@ -46,6 +50,34 @@ from paperpred.modes.zero_shot import ZeroShotMode
 from paperpred.outputs import get_output_handler
 
 KEYS = ("balanced_accuracy", "accuracy", "auc", "macro_f1", "parse_failure_rate")
+
+
+def _balanced_accuracy(truth: list[str], predicted: list[str]) -> float:
+    recalls = []
+    for label in ("Accept", "Reject"):
+        rows = [p == t for t, p in zip(truth, predicted) if t == label]
+        if rows:
+            recalls.append(sum(rows) / len(rows))
+    return sum(recalls) / len(recalls)
+
+
+def paired_gain(truth: list[str], zero: list[str], tuned: list[str], seed: int,
+                rounds: int = 2000) -> dict:
+    """Bootstrap over the held-out papers (both models on the same resample): the 95%
+    interval of the balanced-accuracy gain and the share of resamples where it is <= 0."""
+    rng = random.Random(seed)
+    n, gains = len(truth), []
+    for _ in range(rounds):
+        idx = [rng.randrange(n) for _ in range(n)]
+        t = [truth[i] for i in idx]
+        if len(set(t)) < 2:
+            continue
+        gains.append(_balanced_accuracy(t, [tuned[i] for i in idx])
+                     - _balanced_accuracy(t, [zero[i] for i in idx]))
+    gains.sort()
+    return {"rounds": len(gains), "ci95": [round(gains[int(0.025 * len(gains))], 4),
+                                           round(gains[int(0.975 * len(gains)) - 1], 4)],
+            "share_not_positive": round(sum(g <= 0 for g in gains) / len(gains), 4)}
 
 
 def _balanced_train(pool: list, n: int, seed: int) -> list:
@@ -86,6 +118,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default="bench/results/sft.json")
+    parser.add_argument("--eval-only", action="store_true",
+                        help="reuse the adapter and train_summary.json in --workdir (an earlier "
+                             "run's) and redo only the two evaluations")
     args = parser.parse_args()
 
     subs = load_sample()
@@ -116,9 +151,12 @@ def main() -> None:
     zero.close()
     print(f"zero-shot: {zero_s:.1f} s", file=sys.stderr)
 
-    info = sft.prepare_data(sft.format_samples(train, include_label=True), work / "data")
-    config_path = sft.generate_config(info, work / "run")
-    summary = sft.train(config_path, overwrite=True)
+    if args.eval_only:
+        summary = json.loads((work / "run" / "train_summary.json").read_text())
+    else:
+        info = sft.prepare_data(sft.format_samples(train, include_label=True), work / "data")
+        config_path = sft.generate_config(info, work / "run")
+        summary = sft.train(config_path, overwrite=True)
     adapter = work / "run" / "checkpoints"
     started = time.perf_counter()
     sft_preds = sft.predict(test_samples, InferenceConfig(model_name_or_path=model,
@@ -152,11 +190,24 @@ def main() -> None:
                      "effective_tokens_per_s": summary.get("effective_tokens_per_sec")},
         "baseline_inference": {"prompt_tokens": prompt_tokens, "seconds": round(zero_s, 2),
                                "prompt_tokens_per_s": round(infer_tps, 2)},
-        "train_vs_inference_tokens_per_s": round(train_tps / infer_tps, 3),
+        "train_vs_inference_tokens_per_s": (None if args.eval_only
+                                            else round(train_tps / infer_tps, 3)),
+        "eval_only": args.eval_only,
         "zero_shot": zero_m,
         "sft": sft_m,
         "balanced_accuracy_gain": round(sft_m["balanced_accuracy"]
                                         - zero_m["balanced_accuracy"], 4),
+        "balanced_accuracy_gain_paired_bootstrap": paired_gain(
+            [p["ground_truth"] for p in zero_preds], [p["prediction"] for p in zero_preds],
+            [p["prediction"] for p in sft_preds], args.seed),
+        "predictions": {"ids": [p["submission_id"] for p in zero_preds],
+                        "truth": [p["ground_truth"] for p in zero_preds],
+                        "zero_shot": [p["prediction"] for p in zero_preds],
+                        "sft": [p["prediction"] for p in sft_preds],
+                        "zero_shot_p_accept": [round(p["probabilities"]["Accept"], 4)
+                                               for p in zero_preds],
+                        "sft_p_accept": [round(p["probabilities"]["Accept"], 4)
+                                         for p in sft_preds]},
         "sft_predict_s": round(sft_s, 2),
         "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg(),
                     "python": platform.python_version()},

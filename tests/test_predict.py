@@ -11,7 +11,6 @@ import time
 import pytest
 
 from paperpred import (
-    BatchPredictor,
     InferenceConfig,
     InputModality,
     ModelType,

@@ -46,6 +46,7 @@ from paperpred.inputs import (
     get_input_formatter,
     register_input_formatter,
 )
+from paperpred.modes.grpo import GRPOMode
 from paperpred.modes.samples import Sample
 from paperpred.modes.sft import SFTLoRAMode
 from paperpred.modes.zero_shot import ZeroShotMode
@@ -75,6 +76,7 @@ __all__ = [
     "Decision",
     "FullContextFormatter",
     "FullTextFormatter",
+    "GRPOMode",
     "ICLRDataLoader",
     "ImagesOnlyFormatter",
     "ImagesWithTitleFormatter",

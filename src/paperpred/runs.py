@@ -79,14 +79,20 @@ class RunConfig:
         return default_model(kind)
 
     def run_dir(self) -> Path:
-        if self.output_dir:
-            return Path(self.output_dir)
-        name = self.model or EMBEDDED_MODEL
-        model = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name or name)
-        return Path("runs") / f"{self.mode}-{self.output}-{self.input}-{model}"
+        return run_folder(self.output_dir, self.mode, self.output, self.input, self.model)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def run_folder(output_dir: str | None, mode: str, output: str, input_name: str,
+               model: str | None) -> Path:
+    """``output_dir``, or ``runs/<mode>-<output>-<input>-<model folder or name>``."""
+    if output_dir:
+        return Path(output_dir)
+    name = model or EMBEDDED_MODEL
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name or name)
+    return Path("runs") / f"{mode}-{output}-{input_name}-{label}"
 
 
 def _coerce(name: str, value: Any, schema: type = RunConfig) -> Any:

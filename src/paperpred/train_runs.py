@@ -4,12 +4,11 @@ TrainingConfig."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paperpred.config import EMBEDDED_MODEL, DataFormat, ModelType, TrainingConfig
+from paperpred.config import DataFormat, ModelType, TrainingConfig
 
 TRAIN_MODES = ("sft", "grpo")
 TRAINING_FIELDS = ("learning_rate", "num_epochs", "batch_size", "gradient_accumulation_steps",
@@ -17,10 +16,15 @@ TRAINING_FIELDS = ("learning_rate", "num_epochs", "batch_size", "gradient_accumu
                    "grpo_group_size", "grpo_kl_coeff", "seed")
 
 
+def _spec(name: str) -> Any:
+    """TrainingConfig's default for ``name``."""
+    return TrainingConfig.__dataclass_fields__[name].default
+
+
 @dataclass
 class TrainRunConfig:
-    """Everything a `paperpred train` run needs. Defaults: the spec's TrainingConfig, except
-    where marked (small CPU-friendly values for the embedded model are set in configs/)."""
+    """Everything a `paperpred train` run needs. The training fields default to the spec's
+    TrainingConfig; configs/train_sft_cpu.yaml has values sized for a CPU."""
 
     mode: str = field(default="sft", metadata={"help": "sft (LoRA SFT, LlamaFactory) | grpo "
                                                        "(GRPO, TRL)"})
@@ -38,17 +42,18 @@ class TrainRunConfig:
     test_size: float = field(default=0.2, metadata={
         "help": "held-out fraction (stratified) predicted with the adapter after training; "
                 "0 trains on everything"})
-    learning_rate: float = 1e-4
-    num_epochs: float = 3
-    batch_size: int = 4
-    gradient_accumulation_steps: int = 8
-    lora_rank: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    max_length: int = 4096
-    val_size: float = 0.1
-    grpo_group_size: int = 4
-    grpo_kl_coeff: float = 0.1
+    # TrainingConfig's fields, with its defaults (the spec's table)
+    learning_rate: float = _spec("learning_rate")
+    num_epochs: float = _spec("num_epochs")
+    batch_size: int = _spec("batch_size")
+    gradient_accumulation_steps: int = _spec("gradient_accumulation_steps")
+    lora_rank: int = _spec("lora_rank")
+    lora_alpha: int = _spec("lora_alpha")
+    lora_dropout: float = _spec("lora_dropout")
+    max_length: int = _spec("max_length")
+    val_size: float = _spec("val_size")
+    grpo_group_size: int = _spec("grpo_group_size")
+    grpo_kl_coeff: float = _spec("grpo_kl_coeff")
     max_steps: int | None = None
     deepspeed: str | None = None
     rewards: list[str] = field(default_factory=list, metadata={
@@ -88,11 +93,10 @@ class TrainRunConfig:
         return default_model("text_only" if self.model_type == "auto" else self.model_type)
 
     def run_dir(self) -> Path:
-        if self.output_dir:
-            return Path(self.output_dir)
-        name = self.model or EMBEDDED_MODEL
-        model = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name or name)
-        return Path("runs") / f"train-{self.mode}-{self.output}-{self.input}-{model}"
+        from paperpred.runs import run_folder
+
+        return run_folder(self.output_dir, f"train-{self.mode}", self.output, self.input,
+                          self.model)
 
     def training_config(self, model: str, model_type: str) -> TrainingConfig:
         extra = dict(self.extra)

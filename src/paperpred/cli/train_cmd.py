@@ -120,9 +120,9 @@ def build_mode(config: TrainRunConfig) -> tuple[Any, str]:
         return SFTLoRAMode(training, formatter, handler, data_format=config.data_format,
                            llamafactory_cli=config.llamafactory_cli), model_type
     from paperpred.modes.grpo import GRPOMode
-    from paperpred.training.grpo_rewards import import_reward
+    from paperpred.training.grpo_rewards import resolve_ref
 
-    rewards = [import_reward(ref) for ref in config.rewards] or None
+    rewards = [resolve_ref(ref) for ref in config.rewards] or None
     if rewards and len(rewards) == 1:
         rewards = rewards[0]
     return GRPOMode(training, formatter, handler, reward_function=rewards,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -11,7 +10,7 @@ from paperpred.config import DataFormat, TrainingConfig
 from paperpred.errors import PaperpredError
 from paperpred.modes.samples import Sample
 from paperpred.modes.zero_shot import ZeroShotMode
-from paperpred.training.layout import adapter_dir
+from paperpred.training.layout import adapter_dir, refuse_finished
 
 
 class SFTLoRAMode(ZeroShotMode):
@@ -95,10 +94,5 @@ class SFTLoRAMode(ZeroShotMode):
             raise PaperpredError(f"{config_path}: no such training config (write one with "
                                  "generate_config)")
         args = yaml.safe_load(config_path.read_text()) or {}
-        out = Path(args.get("output_dir", adapter_dir(config_path.parent)))
-        if (out / "adapter_config.json").exists():
-            if not overwrite:
-                raise PaperpredError(f"{out} already holds a trained adapter: predict with "
-                                     "it, or pass overwrite=True (--overwrite) to train again")
-            shutil.rmtree(out)
+        refuse_finished(args.get("output_dir", adapter_dir(config_path.parent)), overwrite)
         return run_llamafactory(config_path, self.llamafactory_cli, stream=stream)

@@ -14,7 +14,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+from paperpred.errors import PaperpredError
 
 CHECKPOINTS = "checkpoints"
 PROGRESS = "train_progress.jsonl"
@@ -30,3 +33,16 @@ def run_dir_of(config_path: str | Path) -> Path:
 
 def adapter_dir(run_dir: str | Path) -> Path:
     return Path(run_dir) / CHECKPOINTS
+
+
+def refuse_finished(output_dir: str | Path, overwrite: bool) -> None:
+    """Stop before training into a folder that already holds a trained adapter, or (with
+    ``overwrite``) remove that folder. A folder with only ``checkpoint-N/`` is a killed run:
+    it is left for the trainer to resume."""
+    output_dir = Path(output_dir)
+    if not (output_dir / "adapter_config.json").exists():
+        return
+    if not overwrite:
+        raise PaperpredError(f"{output_dir} already holds a trained adapter: predict with it, "
+                             "or pass overwrite=True (--overwrite) to train again")
+    shutil.rmtree(output_dir)

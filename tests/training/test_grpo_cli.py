@@ -1,0 +1,55 @@
+"""`paperpred train --mode grpo` end to end: a user reward named on the command line, the
+held-out evaluation with the adapter, progress in the run folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from paperpred.cli.main import main
+from paperpred.training.progress import read_progress
+
+pytest.importorskip("trl", reason="TRL is not installed (paperpred[train])")
+
+REWARDS = '''
+CALLS = []
+
+def length_reward(prediction, ground_truth):
+    CALLS.append((prediction, ground_truth))
+    return min(len(prediction), 20) / 20.0
+'''
+
+
+def test_train_grpo_with_a_named_reward(tiny_qwen2_dir, tmp_path, monkeypatch, capsys):
+    (tmp_path / "my_rewards.py").write_text(REWARDS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run = tmp_path / "run"
+    assert main(["train", "--mode", "grpo", "--model", str(tiny_qwen2_dir), "--limit", "8",
+                 "--input", "abstract_only", "--max-steps", "2", "--batch-size", "2",
+                 "--gradient-accumulation-steps", "1", "--grpo-group-size", "2",
+                 "--test-size", "0.25", "--reward", "my_rewards:length_reward",
+                 "--reward-weight", "2.0", "--extra", "max_completion_length=8",
+                 "--output-dir", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "held-out evaluation (grpo) of 2 papers" in out
+    import my_rewards
+
+    assert my_rewards.CALLS and all(truth in ("Answer: Accept", "Answer: Reject")
+                                    for _, truth in my_rewards.CALLS)
+    config = yaml.safe_load((run / "grpo_config.yaml").read_text())
+    assert config["grpo"]["num_generations"] == 2 and config["grpo"]["reward_weights"] == [2.0]
+    steps = [r for r in read_progress(run / "train_progress.jsonl") if "reward" in r]
+    assert [r["step"] for r in steps] == [1, 2]
+    assert all("kl" in r and "loss" in r for r in steps)
+    assert (run / "checkpoints" / "adapter_model.safetensors").is_file()
+    assert json.loads((run / "eval" / "metrics.json").read_text())["n"] == 2
+    # finished: refused without --overwrite
+    assert main(["train", "--mode", "grpo", "--model", str(tiny_qwen2_dir), "--limit", "8",
+                 "--input", "abstract_only", "--max-steps", "2", "--batch-size", "2",
+                 "--gradient-accumulation-steps", "1", "--grpo-group-size", "2",
+                 "--test-size", "0.25", "--reward", "my_rewards:length_reward",
+                 "--reward-weight", "2.0", "--extra", "max_completion_length=8",
+                 "--output-dir", str(run)]) == 1
+    assert "already holds a trained adapter" in capsys.readouterr().err
