@@ -26,12 +26,13 @@ def test_train_grpo_with_a_named_reward(tiny_qwen2_dir, tmp_path, monkeypatch, c
     (tmp_path / "my_rewards.py").write_text(REWARDS)
     monkeypatch.syspath_prepend(str(tmp_path))
     run = tmp_path / "run"
-    assert main(["train", "--mode", "grpo", "--model", str(tiny_qwen2_dir), "--limit", "8",
-                 "--input", "abstract_only", "--max-steps", "2", "--batch-size", "2",
-                 "--gradient-accumulation-steps", "1", "--grpo-group-size", "2",
-                 "--test-size", "0.25", "--reward", "my_rewards:length_reward",
-                 "--reward-weight", "2.0", "--extra", "max_completion_length=8",
-                 "--output-dir", str(run)]) == 0
+    args = ["train", "--mode", "grpo", "--model", str(tiny_qwen2_dir), "--limit", "8",
+            "--input", "abstract_only", "--max-steps", "2", "--batch-size", "2",
+            "--gradient-accumulation-steps", "1", "--grpo-group-size", "2",
+            "--test-size", "0.25", "--reward", "my_rewards:length_reward",
+            "--reward-weight", "2.0", "--extra", "max_completion_length=8",
+            "--output-dir", str(run)]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "held-out evaluation (grpo) of 2 papers" in out
     import my_rewards
@@ -46,10 +47,5 @@ def test_train_grpo_with_a_named_reward(tiny_qwen2_dir, tmp_path, monkeypatch, c
     assert (run / "checkpoints" / "adapter_model.safetensors").is_file()
     assert json.loads((run / "eval" / "metrics.json").read_text())["n"] == 2
     # finished: refused without --overwrite
-    assert main(["train", "--mode", "grpo", "--model", str(tiny_qwen2_dir), "--limit", "8",
-                 "--input", "abstract_only", "--max-steps", "2", "--batch-size", "2",
-                 "--gradient-accumulation-steps", "1", "--grpo-group-size", "2",
-                 "--test-size", "0.25", "--reward", "my_rewards:length_reward",
-                 "--reward-weight", "2.0", "--extra", "max_completion_length=8",
-                 "--output-dir", str(run)]) == 1
+    assert main(args) == 1
     assert "already holds a trained adapter" in capsys.readouterr().err
