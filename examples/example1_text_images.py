@@ -11,10 +11,7 @@ processor (its predictions are noise; the point is that every step runs: PDFs ->
 """
 
 import argparse
-import textwrap
 from pathlib import Path
-
-from PIL import Image, ImageDraw
 
 from paperpred import (
     ICLRDataLoader,
@@ -25,9 +22,8 @@ from paperpred import (
     TrainingMode,
     UnifiedPredictor,
     load_sample,
-    render_pdf_dir,
 )
-from paperpred.data.writers import write_submissions
+from demo_data import write_spec_layout  # examples/demo_data.py
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default="tiny-qwen2.5-vl")
@@ -37,26 +33,9 @@ args = parser.parse_args()
 work = Path(args.workdir)
 
 
-def make_pdf(sub, path: Path, pages: int = 3) -> None:
-    """A small PDF whose pages show the paper's title and abstract (PIL writes PDFs)."""
-    images = []
-    for page in range(pages):
-        image = Image.new("RGB", (425, 550), "white")
-        draw = ImageDraw.Draw(image)
-        body = sub.title if page == 0 else sub.abstract[page * 300:(page + 1) * 300]
-        draw.text((30, 40), "Under review as a conference paper at ICLR 2017", fill="black")
-        draw.multiline_text((30, 80), textwrap.fill(body, 60), fill="black")
-        images.append(image)
-    images[0].save(path, save_all=True, append_images=images[1:])
-
-
 # Data in the spec's layout: a CSV plus <image_base_dir>/<submission_id>/page_NNN.png
 subs = load_sample()[: args.limit]
-(work / "pdfs").mkdir(parents=True, exist_ok=True)
-for sub in subs:
-    make_pdf(sub, work / "pdfs" / f"{sub.submission_id}.pdf")
-print(render_pdf_dir(work / "pdfs", work / "normalized", dpi=72).summary())
-write_submissions(subs, work / "iclr_data.csv")
+write_spec_layout(subs, work, "iclr_data.csv", dpi=72)
 
 # Load data (as the spec does)
 loader = ICLRDataLoader(data_dir=work, image_base_dir=work / "normalized")

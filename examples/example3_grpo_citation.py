@@ -4,7 +4,7 @@ The spec's code runs as written from "Load data" on; what differs, and why:
 
 - Data: real ICLR 2017 submissions of the bundled sample with their citation percentiles,
   written to a CSV in the spec's schema, and small PDFs generated here (title and abstract on
-  pages, as examples/example1_text_images.py does) rendered into ``normalized/<id>/`` page
+  pages, made by examples/demo_data.py) rendered into ``normalized/<id>/`` page
   images: the spec's ``data/full_run`` is not shipped.
 - Model: a tiny random-weight Qwen2.5-VL with the real architecture and processor
   (``tiny-qwen2.5-vl``) instead of Qwen2.5-VL-7B-Instruct (no GPU, no network). Its answers are
@@ -24,10 +24,7 @@ epochs) and your own CSV and images.
 
 import argparse
 import json
-import textwrap
 from pathlib import Path
-
-from PIL import Image, ImageDraw
 
 from paperpred import (
     CitationPercentileHandler,
@@ -38,9 +35,8 @@ from paperpred import (
     TextWithImagesFormatter,
     TrainingConfig,
     load_sample,
-    render_pdf_dir,
 )
-from paperpred.data.writers import write_submissions
+from demo_data import write_spec_layout  # examples/demo_data.py
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default="tiny-qwen2.5-vl")
@@ -53,27 +49,10 @@ args = parser.parse_args()
 work = Path(args.workdir)
 
 
-def make_pdf(sub, path: Path, pages: int = 3) -> None:
-    """A small PDF whose pages show the paper's title and abstract (PIL writes PDFs)."""
-    images = []
-    for page in range(pages):
-        image = Image.new("RGB", (425, 550), "white")
-        draw = ImageDraw.Draw(image)
-        body = sub.title if page == 0 else sub.abstract[page * 300:(page + 1) * 300]
-        draw.text((30, 40), "Under review as a conference paper at ICLR 2017", fill="black")
-        draw.multiline_text((30, 80), textwrap.fill(body, 60), fill="black")
-        images.append(image)
-    images[0].save(path, save_all=True, append_images=images[1:])
-
-
 # Data in the spec's layout: a CSV plus <image_base_dir>/<submission_id>/page_NNN.png
 sample = [s for s in load_sample() if "citation_percentile" in s.labels]
 sample = sample[: args.limit] if args.limit else sample
-(work / "pdfs").mkdir(parents=True, exist_ok=True)
-for sub in sample:
-    make_pdf(sub, work / "pdfs" / f"{sub.submission_id}.pdf")
-print(render_pdf_dir(work / "pdfs", work / "normalized", dpi=36).summary())
-write_submissions(sample, work / "iclr_with_citations.csv")
+write_spec_layout(sample, work, "iclr_with_citations.csv", dpi=36)
 
 # ----- the spec's Example 3 -------------------------------------------------------------------
 # Load data with citation labels

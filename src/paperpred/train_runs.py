@@ -81,8 +81,6 @@ class TrainRunConfig:
                      "eval_batch_size"):
             if getattr(self, name) < 1:
                 found.append(f"{name} must be at least 1")
-        if self.reward_weights and len(self.reward_weights) != max(1, len(self.rewards)):
-            found.append("reward_weights needs one weight per reward")
         return found
 
     def resolved_model(self) -> str:

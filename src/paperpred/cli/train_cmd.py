@@ -123,8 +123,6 @@ def build_mode(config: TrainRunConfig) -> tuple[Any, str]:
     from paperpred.training.grpo_rewards import resolve_ref
 
     rewards = [resolve_ref(ref) for ref in config.rewards] or None
-    if rewards and len(rewards) == 1:
-        rewards = rewards[0]
     return GRPOMode(training, formatter, handler, reward_function=rewards,
                     reward_weights=config.reward_weights or None), model_type
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.config import ModelType, TrainingConfig
-from paperpred.errors import PaperpredError
 from paperpred.modes.samples import Sample
 from paperpred.modes.zero_shot import ZeroShotMode
 from paperpred.training.grpo_rewards import (
@@ -24,10 +23,6 @@ from paperpred.training.grpo_rewards import (
     in_process_only_message,
     reward_specs,
 )
-
-
-class GRPOTrainingError(PaperpredError):
-    """A GRPO worker process failed; the message holds the end of its log."""
 
 
 class GRPOMode(ZeroShotMode):
@@ -159,7 +154,7 @@ class GRPOMode(ZeroShotMode):
         import shlex
 
         from paperpred.training.grpo_worker import ENV_TEED
-        from paperpred.training.layout import LOG, SUMMARY, run_dir_of
+        from paperpred.training.layout import LOG, SUMMARY, run_dir_of, training_failed
 
         command = cfg["launch"]["command"]
         argv = shlex.split(command)
@@ -183,7 +178,5 @@ class GRPOMode(ZeroShotMode):
                     print(line, end="", file=sys.stderr, flush=True)
             proc.wait()
         if proc.returncode != 0:
-            tail = "\n".join((run_dir / LOG).read_text(errors="replace").splitlines()[-15:])
-            raise GRPOTrainingError(f"GRPO worker exited with {proc.returncode}; the last "
-                                    f"lines of {run_dir / LOG}:\n{tail}")
+            raise training_failed("GRPO worker", proc.returncode, run_dir)
         return json.loads((run_dir / SUMMARY).read_text())

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from paperpred.config import DataFormat, TrainingConfig
-from paperpred.errors import PaperpredError
 from paperpred.modes.samples import Sample
 from paperpred.modes.zero_shot import ZeroShotMode
-from paperpred.training.layout import adapter_dir, refuse_finished
 
 
 class SFTLoRAMode(ZeroShotMode):
@@ -85,14 +83,7 @@ class SFTLoRAMode(ZeroShotMode):
             PaperpredError: LlamaFactory is missing (one line on how to install it), the run
                 already finished, or training failed (with the log's last lines).
         """
-        import yaml
-
         from paperpred.training.llamafactory_run import run_llamafactory
 
-        config_path = Path(config_path)
-        if not config_path.is_file():
-            raise PaperpredError(f"{config_path}: no such training config (write one with "
-                                 "generate_config)")
-        args = yaml.safe_load(config_path.read_text()) or {}
-        refuse_finished(args.get("output_dir", adapter_dir(config_path.parent)), overwrite)
-        return run_llamafactory(config_path, self.llamafactory_cli, stream=stream)
+        return run_llamafactory(config_path, self.llamafactory_cli, stream=stream,
+                                overwrite=overwrite)

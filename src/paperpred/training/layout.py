@@ -1,4 +1,4 @@
-"""The run folder of a training run.
+"""The run folder of a training run, and the error for a run that failed (with its log).
 
 ``generate_config(data_info, out_dir)`` makes ``out_dir`` a run folder::
 
@@ -46,3 +46,17 @@ def refuse_finished(output_dir: str | Path, overwrite: bool) -> None:
         raise PaperpredError(f"{output_dir} already holds a trained adapter: predict with it, "
                              "or pass overwrite=True (--overwrite) to train again")
     shutil.rmtree(output_dir)
+
+
+class TrainingError(PaperpredError):
+    """A training run failed; the message names the log to read and shows its end."""
+
+
+def training_failed(what: str, returncode: int, run_dir: str | Path,
+                    lines: int = 15) -> TrainingError:
+    """The error for a training process that exited with ``returncode``: the last ``lines``
+    of the run folder's ``train.log`` are in the message."""
+    log = Path(run_dir) / LOG
+    text = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
+    return TrainingError(f"{what} exited with {returncode}; the last lines of {log}:\n"
+                         + "\n".join(text))

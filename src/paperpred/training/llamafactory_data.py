@@ -8,6 +8,7 @@ output = the label, system = the system turn).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from pathlib import Path
@@ -97,8 +98,7 @@ def write_dataset(samples: Sequence[Any], out_dir: str | Path,
             row.setdefault("images", [])
     file_name = f"{name}.json"
     (out_dir / file_name).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
-    info = dict(SHAREGPT_INFO if data_format is DataFormat.SHAREGPT else ALPACA_INFO)
-    info = json.loads(json.dumps(info))
+    info = copy.deepcopy(SHAREGPT_INFO if data_format is DataFormat.SHAREGPT else ALPACA_INFO)
     if data_format is DataFormat.SHAREGPT and not has_images:
         info["columns"].pop("images")
     info["file_name"] = file_name

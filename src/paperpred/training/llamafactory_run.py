@@ -19,17 +19,21 @@ from typing import Any, TextIO
 import yaml
 
 from paperpred.errors import PaperpredError
-from paperpred.training.layout import LOG, PROGRESS, SUMMARY, run_dir_of
+from paperpred.training.layout import (
+    LOG,
+    PROGRESS,
+    SUMMARY,
+    adapter_dir,
+    refuse_finished,
+    run_dir_of,
+    training_failed,
+)
 from paperpred.training.progress import ProgressLog
 
 ENV_CLI = "PAPERPRED_LLAMAFACTORY_CLI"
 TRAINER_LOG = "trainer_log.jsonl"
 INSTALL_HINT = ("LlamaFactory is not installed: pip install 'paperpred[train]' (or set "
                 f"{ENV_CLI} to the llamafactory-cli of another environment)")
-
-
-class TrainingError(PaperpredError):
-    """A training run failed; the message names the log to read."""
 
 
 def find_llamafactory_cli(explicit: str | None = None) -> str:
@@ -86,16 +90,13 @@ def _record(progress: ProgressLog, row: dict[str, Any]) -> None:
                     eta_s=_seconds(row.get("remaining_time")))
 
 
-def _tail(path: Path, lines: int = 15) -> str:
-    if not path.exists():
-        return ""
-    text = path.read_text(errors="replace").splitlines()
-    return "\n".join(text[-lines:])
-
-
 def run_llamafactory(config_path: str | Path, cli: str | None = None,
-                     stream: TextIO | None = sys.stderr, poll_s: float = 1.0) -> dict[str, Any]:
+                     stream: TextIO | None = sys.stderr, poll_s: float = 1.0,
+                     overwrite: bool = False) -> dict[str, Any]:
     """Train with ``llamafactory-cli train config_path``.
+
+    A run killed half-way resumes from its last checkpoint; a finished one (an adapter in
+    ``output_dir``) is refused unless ``overwrite``, which removes it first.
 
     Progress lines go to ``stream`` and ``train_progress.jsonl``; the full output to
     ``train.log``; the final metrics (runtime, samples/s, tokens/s, losses) to
@@ -105,6 +106,7 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
         The summary dict.
 
     Raises:
+        PaperpredError: no such config, no LlamaFactory, or the run already finished.
         TrainingError: LlamaFactory exited with an error (the message holds the log's tail).
     """
     config_path = Path(config_path).resolve()
@@ -113,7 +115,8 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
                              "generate_config)")
     executable = find_llamafactory_cli(cli)
     args = yaml.safe_load(config_path.read_text()) or {}
-    output_dir = Path(args.get("output_dir", config_path.parent / "checkpoints"))
+    output_dir = Path(args.get("output_dir", adapter_dir(config_path.parent)))
+    refuse_finished(output_dir, overwrite)
     run_dir = run_dir_of(config_path)
     trainer_log = output_dir / TRAINER_LOG
     resuming = any(output_dir.glob("checkpoint-*"))
@@ -145,8 +148,7 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
             proc.wait(timeout=30)
             raise
     if proc.returncode != 0:
-        raise TrainingError(f"llamafactory-cli train exited with {proc.returncode}; the last "
-                            f"lines of {run_dir / LOG}:\n{_tail(run_dir / LOG)}")
+        raise training_failed("llamafactory-cli train", proc.returncode, run_dir)
     summary = _summary(output_dir, progress, time.monotonic() - started)
     (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
