@@ -2,9 +2,11 @@
 
 Reports rows/s and peak memory, and the speed as a ratio to a baseline measured in the same
 run (plain ``json.loads`` of every line: the floor of reading the file), since these machines
-are noisy. Writes bench/results/loader.json.
+are noisy. With ``--against REV`` the loader of an earlier git revision is timed in the same
+run too (each in a fresh process, in turns), and the ratio of the two is reported. Writes
+bench/results/loader.json.
 
-    python bench/bench_loader.py [--repeats 3]
+    python bench/bench_loader.py [--repeats 3] [--against edbebe0]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import platform
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,9 +65,42 @@ def _peak_mib(fn) -> float:
     return peak / 2**20
 
 
+TIMED = """
+import logging, sys, time
+logging.getLogger("paperpred.data.loader").setLevel(logging.ERROR)
+from paperpred.data import ICLRDataLoader
+start = time.perf_counter()
+loader = ICLRDataLoader(strict=False)
+n = sum(1 for _ in loader.load_from_jsonl(sys.argv[1]))
+print(time.perf_counter() - start, n)
+"""
+
+
+def _against(rev: str, path: Path, repeats: int, tmp: str) -> dict:
+    """Best load time (with percentiles) of this tree and of ``rev``, each in a fresh process,
+    taken in turns so that both see the same machine."""
+    old = Path(tmp) / "old"
+    old.mkdir()
+    archive = subprocess.run(["git", "archive", rev, "src"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    trees = {"this tree": ROOT / "src", rev: old / "src"}
+    times: dict[str, list[float]] = {name: [] for name in trees}
+    for _ in range(repeats):
+        for name, src in trees.items():
+            env = dict(os.environ, PYTHONPATH=str(src))
+            out = subprocess.run([sys.executable, "-c", TIMED, str(path)], env=env, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            times[name].append(float(out[0]))
+    best = {name: min(values) for name, values in times.items()}
+    return {"revision": rev, "seconds": best, "ratio_this_to_revision": best["this tree"] / best[rev]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--against", default=None,
+                        help="git revision whose loader is timed in the same run")
     args = parser.parse_args()
     logging.getLogger("paperpred.data.loader").setLevel(logging.ERROR)  # the skip is known
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,6 +112,7 @@ def main() -> None:
         single_s, _ = _best(lambda: _load(path, False), args.repeats)
         peak = _peak_mib(lambda: _load(path, True))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        against = _against(args.against, path, args.repeats, tmp) if args.against else None
     result = {
         "file": "iclr_meta_2017_2025.jsonl",
         "rows": rows,
@@ -86,6 +123,7 @@ def main() -> None:
                                      "slowdown_vs_baseline": single_s / base_s},
         "peak_traced_memory_mib": round(peak, 1),
         "max_rss_mib": round(rss, 1),
+        "against_revision": against,
         "repeats": args.repeats,
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "cpus": os.cpu_count()},

@@ -43,18 +43,24 @@ def _loader_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="stop at the first bad row (default: skip bad rows and count them)")
     parser.add_argument("--split", default="all", help="for datasets: 'all', a split or a year")
-    parser.add_argument("--image-base-dir", default=None, help="folder of <submission_id>/ images")
+    parser.add_argument("--image-base-dir", default=None,
+                        help="root of the page images (<id>/, <year>/<id>/..., or the files "
+                        "the rows name); inspect then checks that every named image exists")
+    parser.add_argument("--data-dir", default=None,
+                        help="root under which the markdown files the rows name are found")
 
 
-def _load(args, path: str | None):
+def _load(args, path: str | None, load_images: bool = False):
     # The command prints the load report itself; the library's warning would repeat it.
     logging.getLogger("paperpred.data.loader").setLevel(logging.ERROR)
-    loader = ICLRDataLoader(image_base_dir=args.image_base_dir, strict=args.strict)
-    return loader, loader.load(path or sample_path(), split=args.split)
+    loader = ICLRDataLoader(data_dir=args.data_dir, image_base_dir=args.image_base_dir,
+                            strict=args.strict)
+    return loader, loader.load(path or sample_path(), split=args.split,
+                               load_images=load_images)
 
 
 def run_inspect(args) -> int:
-    loader, submissions = _load(args, args.file)
+    loader, submissions = _load(args, args.file, load_images=bool(args.image_base_dir))
     summary = DataSummary.build(submissions, loader.report)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())
     return 0

@@ -97,13 +97,15 @@ def load_train_config(args) -> TrainRunConfig:
 
 def build_mode(config: TrainRunConfig) -> tuple[Any, str]:
     """The training mode object for ``config``, and the resolved model type."""
-    from paperpred.inference.models import is_vision_model, resolve_model
+    from paperpred.inference.models import is_vision_model, local_model_path
     from paperpred.inputs import get_input_formatter
     from paperpred.outputs import get_output_handler
 
     model_type = config.model_type
     if model_type == "auto":
-        model_type = ("vision_language" if is_vision_model(resolve_model(config.model))
+        # The local config when the weights are here, else the name says (-VL-).
+        local = local_model_path(config.model)
+        model_type = ("vision_language" if is_vision_model(local or config.model)
                       else "text_only")
     formatter = get_input_formatter(config.input, **config.input_kwargs)
     handler = get_output_handler(config.output, **config.output_kwargs)

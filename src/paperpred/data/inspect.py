@@ -35,7 +35,7 @@ def _present(sub: Submission) -> dict[str, bool]:
         "review text": any(r.has_text for r in sub.reviews),
         "ratings": bool(sub.ratings),
         "meta_review": bool(sub.meta_review),
-        "full text (markdown)": bool(sub.markdown),
+        "full text (markdown)": sub.has_full_text,
         "keywords": bool(sub.keywords),
         "mean_rating": "mean_rating" in sub.labels,
         "rating_percentile": "rating_percentile" in sub.labels,
@@ -90,6 +90,20 @@ class DataSummary:
             "report": self.report.to_dict(),
         }
 
+    def _files(self) -> list[str]:
+        """Files the rows name (markdown, page images): found, and not opened by reason."""
+        report = self.report
+        if not report.found_files and not report.missing_files:
+            return []
+        lines = ["Files named by the rows (papers):"]
+        columns = sorted(set(report.found_files) | {c for c, _ in report.missing_files})
+        for column in columns:
+            lines.append(f"  {column:<26} {report.found_files[column]:>7} found")
+        for (column, reason), n in report.missing_files.most_common():
+            lines.append(f"  {column:<26} {n:>7} files not opened: {reason}")
+            lines += [f"    e.g. {x}" for x in report.missing_examples[f"{column}: {reason}"]]
+        return [*lines, ""]
+
     def render(self) -> str:
         """A plain-text report: year x decision table, labels, reviews, fields, rejections."""
         decisions = [d for d in DECISION_ORDER
@@ -121,6 +135,7 @@ class DataSummary:
             have = self.present[name]
             lines.append(f"  {name:<26} {have:>7} present {self.n - have:>7} missing")
         lines.append("")
+        lines += self._files()
         if self.report.skipped:
             lines.append(f"Rows rejected: {self.report.n_skipped}")
             for reason, n in self.report.skipped.most_common():

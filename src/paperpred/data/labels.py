@@ -23,6 +23,7 @@ CITATION_SOURCES: tuple[str, ...] = (
     "s2_citations_2020",
     "gs_citation",
     "gs_citation_papercopilot",
+    "gs_citations_published",  # technical_indicators.citations of the published dataset
     "citations_2018_karpathy_list",
     "citation_count",
     "citations",

@@ -257,13 +257,15 @@ def scrub_submission(submission: Submission, *, keep_full_text: bool = True) -> 
     Args:
         submission: the submission.
         keep_full_text: False drops the full text from the copy instead of scrubbing it (for
-            formatters that do not show it: cheaper, and nothing to leak).
+            formatters that do not show it: cheaper, and nothing to leak). A full text kept in
+            a file (``markdown_path``) is read here, so only formatters that show it read it.
     """
     meta = submission.meta_review
     return dataclasses.replace(
         submission,
         abstract=scrub_text(submission.abstract, meta, acknowledgements=False) or "",
-        markdown=scrub_text(submission.markdown, meta) if keep_full_text else None,
+        markdown=scrub_text(submission.full_text(), meta) if keep_full_text else None,
+        markdown_path=None,
         meta_review=None,
     )
 

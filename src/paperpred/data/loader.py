@@ -7,6 +7,11 @@ source), the second builds and yields the Submissions. ``percentiles=False`` ski
 Bad rows: in strict mode (the library's default) the first bad row raises one
 :class:`DataError` naming file, row and field; in lenient mode (the CLI's default) bad rows are
 skipped and counted by reason in :attr:`ICLRDataLoader.report`, and a warning says how many.
+
+Files that rows name (markdown, page images) are opened only inside the roots given to the
+loader (``data_dir``, ``image_base_dir``; see :mod:`paperpred.data.paths`). A named file that
+cannot be found there is counted by column and reason in ``report.missing_files`` (the row
+still loads) or, in strict mode, raises a :class:`DataError` naming row, column and path.
 """
 
 from __future__ import annotations
@@ -15,30 +20,37 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from paperpred.data import paths
+from paperpred.data.hf import IMAGES_KEY, SPLIT_KEY, SPLIT_ROW_KEY
 from paperpred.data.labels import PercentileTable, merge_labels
 from paperpred.data.records import (
     CSV_REQUIRED,
     ROW_REQUIRED,
+    adapt_row,
     build_submission,
     is_derived_id,
     raw_group,
-    resolve_columns,
 )
 from paperpred.data.report import LoadReport
 from paperpred.data.sources import csv_rows, jsonl_rows, parquet_rows
-from paperpred.data.submission import Submission
+from paperpred.data.submission import Submission, page_number
 from paperpred.errors import DataError, PaperpredError
 
 log = logging.getLogger(__name__)
 RowSource = Callable[[], Iterable[Any]]
+MARKDOWN_COLUMNS = ("clean_md_path", "markdown_path")
+PAGE_COLUMNS = ("clean_pdf_img_paths", "page_image_paths")
 
 
 class ICLRDataLoader:
     """Load ICLR submissions.
 
     Args:
-        data_dir: base folder for relative file paths.
-        image_base_dir: folder holding ``<submission_id>/`` page-image folders.
+        data_dir: base folder for relative file paths, and the root under which markdown
+            files named by the rows (``clean_md_path``) are looked for.
+        image_base_dir: the root of the page images: ``<submission_id>/`` folders,
+            ``<year>/<id>/redacted_pdf_img_content/`` (the spec's layout, also under
+            ``normalized/``), or the images that rows name (``clean_pdf_img_paths``).
         strict: raise on the first bad row (True) or skip and count bad rows (False).
         percentiles: compute ``rating_percentile`` and ``citation_percentile`` labels.
 
@@ -73,19 +85,32 @@ class ICLRDataLoader:
         return self._load(str(path), lambda: jsonl_rows(path), ROW_REQUIRED, load_images)
 
     def load_from_parquet(self, path: str | Path, load_images: bool = False) -> Iterator[Submission]:
-        """Rows of a parquet file written by ``paperpred data convert`` or in the CSV schema."""
+        """Rows of a parquet file: written by ``paperpred data convert``, in the CSV schema, or
+        one split of the published dataset's layout."""
         path = self._resolve(path)
         return self._load(str(path), lambda: parquet_rows(path), ROW_REQUIRED, load_images)
 
     def load_from_huggingface(
-        self, dataset_name: str, split: str = "all", load_images: bool = False
+        self, dataset_name: str, split: str = "all", load_images: bool = False,
+        streaming: bool | None = None,
     ) -> Iterator[Submission]:
-        """A Hugging Face dataset by hub name or local path (parquet/arrow files or a folder
-        saved with ``save_to_disk``); ``split`` is ``"all"``, a split name or a year."""
+        """A Hugging Face dataset by hub name or local path (a folder of parquet/arrow files,
+        or one saved with ``save_to_disk``), such as ``skonan/iclr-reviews-2020-2026``.
+
+        Args:
+            dataset_name: hub name or local path.
+            split: a split's name (``"2024"``), ``"all"`` (every split, one after another), or
+                a year that is not a split's name (that year's rows of every split).
+            load_images: attach page images: an embedded ``images`` column as it is, or the
+                files rows name, inside ``image_base_dir``.
+            streaming: read without loading the dataset into the ``datasets`` cache (default:
+                local data files streamed, hub datasets downloaded).
+        """
         from paperpred.data.hf import open_dataset
 
-        rows, images_of = open_dataset(dataset_name, split, load_images)
-        return self._load(dataset_name, rows, ROW_REQUIRED, load_images, images_of=images_of)
+        first, rows = open_dataset(dataset_name, str(split), load_images, streaming)
+        return self._load(dataset_name, rows, ROW_REQUIRED, load_images, embedded=True,
+                          population_rows=first)
 
     def load(self, path: str | Path, load_images: bool = False,
              split: str = "all") -> Iterator[Submission]:
@@ -115,27 +140,32 @@ class ICLRDataLoader:
         rows: RowSource,
         required: tuple[str, ...],
         load_images: bool,
-        images_of: Callable[[dict], list] | None = None,
+        embedded: bool = False,
+        population_rows: RowSource | None = None,
     ) -> Iterator[Submission]:
         report = self.report = LoadReport(source=source)
-        if load_images and self.image_base_dir is None and images_of is None:
+        if load_images and self.image_base_dir is None and not embedded:
             raise PaperpredError(
                 f"{source}: load_images=True needs image_base_dir (folder of <submission_id>/ "
                 "page images); render PDFs into it with `paperpred data render-pages`"
             )
-        table = self._population(rows, required) if self.percentiles else None
-        return self._iterate(report, rows, required, load_images, table, images_of)
+        table = self._population(population_rows or rows, required) if self.percentiles \
+            else None
+        return self._iterate(report, rows, required, load_images, table)
 
     def _rows(self, rows: RowSource, required: tuple[str, ...]) -> Iterator[Any]:
-        """(number, Submission | DataError) for every row, duplicates flagged."""
+        """(number, Submission | DataError, row) for every row, duplicates flagged."""
         seen: set[str] = set()
         for item in rows():
             if isinstance(item, DataError):
                 yield item.row, item, None
                 continue
             number, row = item
+            if SPLIT_KEY in row:  # number within its split, for the messages
+                number = row[SPLIT_ROW_KEY]
             try:
-                sub = build_submission(row, resolve_columns(list(row)), required)
+                row = adapt_row(row)
+                sub = build_submission(row, required)
             except DataError as error:
                 error.row = number
                 yield number, error, row
@@ -158,16 +188,17 @@ class ICLRDataLoader:
                 table.add(sub.year, sub.labels.get("mean_rating"), sub.metadata)
         return table.freeze()
 
-    def _iterate(self, report, rows, required, load_images, table, images_of):
+    def _iterate(self, report, rows, required, load_images, table):
         for number, sub, row in self._rows(rows, required):
             report.rows_read += 1
             if isinstance(sub, Submission):
                 try:
-                    self._attach_images(sub, row, load_images, images_of, number)
+                    self._attach_files(sub, row, load_images, number)
                 except DataError as error:
                     sub = error
             if isinstance(sub, DataError):
-                sub.source = report.source
+                sub.source = report.source + (f" (split {row[SPLIT_KEY]})"
+                                              if row and SPLIT_KEY in row else "")
                 if self.strict:
                     raise sub
                 report.skip(sub, raw_group(row))
@@ -181,15 +212,81 @@ class ICLRDataLoader:
         if report.skipped:
             log.warning("%s", report.summary())
 
-    def _attach_images(self, sub, row, load_images, images_of, number) -> None:
-        if images_of is not None and load_images:
-            images = images_of(row)
-            if images:
-                sub.page_images = images
-                return
-        if self.image_base_dir is None:
+    # ----- files the rows name ------------------------------------------------------------
+    def _roots(self, *preferred: Path | None) -> list[Path]:
+        return [r for r in dict.fromkeys(preferred) if r is not None]
+
+    def _missing(self, sub: Submission, column: str, named: str, reason: str, root_name: str,
+                 number: int) -> None:
+        """Count a named file that is not usable; in strict mode raise (except when no root
+        was given: then the file is simply not opened)."""
+        why = f"no {root_name} given" if reason == paths.NO_ROOT else f"{reason} ({root_name})"
+        self.report.missing(column, why, f"{sub.submission_id}: {named}")
+        if self.strict and reason != paths.NO_ROOT:
+            raise DataError(
+                "missing file", f"{named}: {why}", row=number, field=column,
+                fix=f"copy the file under {root_name} (as <year>/<id>/... or "
+                    "normalized/<year>/<id>/...), or load leniently (strict=False)")
+
+    def _locate(self, named: str, roots: list[Path], sub: Submission) -> paths.Lookup:
+        found = paths.Lookup(None, paths.NO_ROOT)
+        for root in roots:
+            found = paths.locate(named, root, sub.year, sub.submission_id)
+            if found.ok:
+                return found
+        return found
+
+    def _attach_files(self, sub: Submission, row: dict[str, Any], load_images: bool,
+                      number: int) -> None:
+        column = next((c for c in MARKDOWN_COLUMNS if row.get(c)), None)
+        if column is not None and not sub.markdown:
+            found = self._locate(str(row[column]), self._roots(self.data_dir,
+                                                               self.image_base_dir), sub)
+            if found.ok:
+                sub.markdown_path = found.path
+                self.report.found_files[column] += 1
+            else:
+                self._missing(sub, column, str(row[column]), found.reason or "", "data_dir",
+                              number)
+        if load_images and row.get(IMAGES_KEY):
+            sub.page_images = row[IMAGES_KEY]
             return
-        sub.image_dir = self.image_base_dir / sub.submission_id
+        named = next((c for c in PAGE_COLUMNS if row.get(c)), None)
+        if named is not None:
+            if load_images:
+                self._attach_named_pages(sub, row, named, number)
+            return
+        if self.image_base_dir is not None:
+            self._attach_page_folder(sub, load_images, number)
+
+    def _attach_named_pages(self, sub: Submission, row: dict[str, Any], column: str,
+                            number: int) -> None:
+        from paperpred.data.published import decode
+
+        listed = decode(row[column], column)
+        listed = [str(p) for p in listed] if isinstance(listed, list) else [str(listed)]
+        roots = self._roots(self.image_base_dir, self.data_dir)
+        found = []
+        for named in listed:
+            lookup = self._locate(named, roots, sub)
+            if not lookup.ok:
+                self._missing(sub, column, named, lookup.reason or "", "image_base_dir",
+                              number)
+                return  # a paper with a missing page gets none: pages must not shift
+            found.append(lookup.path)
+        sub.page_images = sorted(found, key=page_number)  # page_0 first, page_10 after 9
+        self.report.found_files[column] += 1
+
+    def _attach_page_folder(self, sub: Submission, load_images: bool, number: int) -> None:
+        assert self.image_base_dir is not None
+        folders = paths.page_image_folders(self.image_base_dir, sub.year, sub.submission_id)
+        if not folders:
+            raise DataError(
+                "unsafe submission_id",
+                f"submission_id {sub.submission_id!r} would name a folder outside "
+                f"image_base_dir {self.image_base_dir}", row=number, field="submission_id",
+                fix="give each submission its OpenReview id (no '/', '..' or absolute path)")
+        sub.image_dir = next((f for f in folders if f.is_dir()), folders[0])
         if load_images and not sub.image_dir.is_dir():
             raise DataError(
                 "missing image folder",

@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from paperpred.data import published
 from paperpred.data.decisions import Decision, normalize_decision
 from paperpred.data.labels import mean_rating
 from paperpred.data.reviews import normalize_review, parse_score, reviews_from_scores
@@ -22,9 +23,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "submission_id": ("submission_id", "id", "forum", "paper_id"),
     "year": ("year",),
     "title": ("title",),
-    "abstract": ("original_abstract", "abstract", "_original_abstract"),
-    "decision": ("status_raw", "decision", "final_decision"),
+    # The published dataset's cleaned abstract first: a code link in an abstract de-anonymises.
+    "abstract": ("no_github_abstract", "original_abstract", "abstract", "_original_abstract"),
+    "decision": ("status_raw", "decision", "final_decision", "label"),
     "markdown": ("clean_md", "markdown"),
+    # Paths of files the row names (opened by the loader inside its data roots only).
+    "markdown_path": ("clean_md_path", "markdown_path"),
+    "page_image_paths": ("clean_pdf_img_paths", "page_image_paths"),
     "reviews": ("standardized_reviews", "reviews", "reviews_json"),
     "meta_review": ("meta_review", "metareview"),
     "keywords": ("keywords",),
@@ -39,6 +44,13 @@ ROW_REQUIRED = ("year", "title")
 LABEL_COLUMNS = ("citation_percentile", "mean_rating", "rating_percentile")
 # Fields that only restate the reviews (kept out of metadata to avoid two truths).
 _DERIVED = ("ratings", "confidences")
+
+
+def adapt_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the published dataset's layout with canonical keys added (see
+    :mod:`paperpred.data.published`); any other row unchanged."""
+    row = published.from_metadata(row)
+    return published.adapt_row(row) if published.is_published_row(row) else row
 
 
 def resolve_columns(columns: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -163,15 +175,16 @@ def _repair_truncated_tens(reviews: list, ratings: Any) -> list:
     return reviews
 
 
-def build_submission(
-    row: dict[str, Any], columns: dict[str, str], required=ROW_REQUIRED
-) -> Submission:
-    """Validate ``row`` and build its Submission (labels without percentiles).
+def build_submission(row: dict[str, Any], required=ROW_REQUIRED) -> Submission:
+    """Validate ``row`` (after :func:`adapt_row`) and build its Submission (labels without
+    percentiles). Files the row names (``clean_md_path``, ``clean_pdf_img_paths``) are not
+    opened here: the loader locates them inside its data roots.
 
     Raises:
         DataError: with ``field`` set, and ``reason`` one of: missing required field,
             non-numeric year, empty title, malformed JSON, bad review, bad label.
     """
+    columns = resolve_columns(list(row))
     for name in required:
         # A blank id is derived, a blank abstract allowed (and reported by inspect), a blank
         # title is its own error below: only the year must have a value here.
@@ -203,7 +216,9 @@ def build_submission(
         if mean is not None:
             labels["mean_rating"] = mean
     metadata = _json_cell(get("metadata"), "metadata") or {}
-    consumed = set(columns.values()) | set(LABEL_COLUMNS) | set(_DERIVED)
+    consumed = (set(columns.values()) | set(LABEL_COLUMNS) | set(_DERIVED)
+                | set(published.CONSUMED)) - {columns.get("markdown_path"),
+                                              columns.get("page_image_paths")}
     for key, value in row.items():  # every other field is kept whole (nothing is lost)
         if key not in consumed and not key.startswith("__") and not _is_blank(value):
             metadata.setdefault(key, value)

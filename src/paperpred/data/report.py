@@ -22,6 +22,11 @@ class LoadReport:
     derived_ids: int = 0
     # (year, normalised decision) of skipped rows, where readable: inspect shows them.
     skipped_groups: Counter = field(default_factory=Counter)
+    # Files the rows name that were not opened: (column, reason) -> count. The rows loaded.
+    missing_files: Counter = field(default_factory=Counter)
+    missing_examples: dict[str, list[str]] = field(default_factory=dict)
+    # Papers whose named files were all found: column -> count.
+    found_files: Counter = field(default_factory=Counter)
 
     def skip(self, error: DataError, group: tuple[int | None, str] | None = None) -> None:
         self.skipped[error.reason] += 1
@@ -30,6 +35,13 @@ class LoadReport:
         shown = self.examples.setdefault(error.reason, [])
         if len(shown) < EXAMPLES_PER_REASON:
             shown.append(str(error))
+
+    def missing(self, column: str, reason: str, example: str) -> None:
+        """Count a file named in ``column`` that was not opened, and why."""
+        self.missing_files[(column, reason)] += 1
+        shown = self.missing_examples.setdefault(f"{column}: {reason}", [])
+        if len(shown) < EXAMPLES_PER_REASON:
+            shown.append(example)
 
     @property
     def n_skipped(self) -> int:
@@ -43,6 +55,10 @@ class LoadReport:
             text += f"; skipped {self.n_skipped} ({parts})"
         if self.derived_ids:
             text += f"; {self.derived_ids} ids derived from year and title"
+        if self.missing_files:
+            parts = ", ".join(f"{column} {reason}: {n}"
+                              for (column, reason), n in self.missing_files.most_common())
+            text += f"; files not opened ({parts})"
         return text
 
     def to_dict(self) -> dict:
@@ -56,4 +72,8 @@ class LoadReport:
             "skipped_groups": [
                 {"year": y, "decision": d, "rows": n} for (y, d), n in self.skipped_groups.items()
             ],
+            "missing_files": [{"column": c, "reason": r, "files": n}
+                              for (c, r), n in self.missing_files.items()],
+            "missing_examples": self.missing_examples,
+            "found_files": dict(self.found_files),
         }

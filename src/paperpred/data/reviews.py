@@ -56,7 +56,11 @@ _TEXT_SECTIONS = {
     "strengths_and_weaknesses": "Strengths and weaknesses",
     "summary_of_the_review": "Summary of the review",
     "clarity_quality_novelty_and_reproducibility": "Clarity, quality, novelty and reproducibility",
+    "clarity_quality_novelty_reproducibility": "Clarity, quality, novelty and reproducibility",
     "limitations": "Limitations",
+    # The published dataset's LLM-normalised universal reviews.
+    "technical_novelty_contribution": "Technical novelty",
+    "empirical_novelty_contribution": "Empirical contribution",
 }
 _LEADING_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)")
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -106,6 +110,16 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+def _as_text(value: Any) -> str:
+    """A text field's value as text: lists (the normalised reviews' ``questions``) become one
+    line per item."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "\n".join(f"- {item}" for item in value if str(item).strip())
+    return str(value)
+
+
 def normalize_review(raw: Any, year: int | None = None) -> Review:
     """Turn one review object of any known shape into a :class:`Review`.
 
@@ -129,13 +143,13 @@ def normalize_review(raw: Any, year: int | None = None) -> Review:
             if isinstance(value, str) and not _PLAIN_NUMBER.fullmatch(value.strip()):
                 review.extra[f"{slot}_raw"] = value  # keep "8: accept, good paper" whole
         elif slot is not None:
-            text = "" if value is None else str(value)
+            text = _as_text(value)
             previous = getattr(review, slot)
             setattr(review, slot, f"{previous}\n\n{text}" if previous and text else previous or text)
         elif key == "extra" and isinstance(value, dict):  # our own serialised form
             review.extra.update(value)
         elif key.lower() in _TEXT_SECTIONS and value:
-            sections.append(f"{_TEXT_SECTIONS[key.lower()]}: {value}")
+            sections.append(f"{_TEXT_SECTIONS[key.lower()]}: {_as_text(value)}")
         elif key != "content" and value not in (None, "", [], {}):
             review.extra[key] = value
     if sections:

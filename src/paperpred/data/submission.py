@@ -27,6 +27,8 @@ class Submission:
         reviews: normalised reviews.
         meta_review: the area chair's comment. It states the decision: never a model input.
         markdown: full text as markdown (``clean_md``), if any.
+        markdown_path: a markdown file holding the full text, read when a formatter shows it
+            (:meth:`full_text`); set by the loader only for a file inside its data roots.
         keywords: author keywords.
         labels: prediction targets: ``mean_rating``, ``rating_percentile``,
             ``citation_percentile`` (and the source it came from), when known.
@@ -42,6 +44,7 @@ class Submission:
     reviews: list[Review] = field(default_factory=list)
     meta_review: str | None = None
     markdown: str | None = None
+    markdown_path: Path | None = None
     keywords: list[str] = field(default_factory=list)
     labels: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +72,18 @@ class Submission:
     @property
     def ratings(self) -> list[float]:
         return [r.rating for r in self.reviews if r.rating is not None]
+
+    @property
+    def has_full_text(self) -> bool:
+        """True when the paper's text is here or in a file (nothing is read)."""
+        return bool(self.markdown) or self.markdown_path is not None
+
+    def full_text(self) -> str | None:
+        """The paper's markdown: :attr:`markdown`, else the file at :attr:`markdown_path`
+        (read on each call and not kept, so 40k loaded papers do not hold their texts)."""
+        if self.markdown is not None or self.markdown_path is None:
+            return self.markdown
+        return Path(self.markdown_path).read_text(encoding="utf-8", errors="replace")
 
     # ----- page images --------------------------------------------------------------------
     @property

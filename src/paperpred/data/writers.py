@@ -52,7 +52,7 @@ def to_row(sub: Submission) -> dict[str, Any]:
         "title": sub.title,
         "original_abstract": sub.abstract,
         "decision": sub.decision or "",
-        "clean_md": sub.markdown or "",
+        "clean_md": sub.full_text() or "",
         "standardized_reviews": dump([r.to_dict() for r in sub.reviews]),
         "citation_percentile": sub.labels.get("citation_percentile", ""),
         "meta_review": sub.meta_review or "",
@@ -113,7 +113,8 @@ def write_submissions(submissions: Iterable[Submission], path: str | Path) -> in
                 else:
                     n = 0
                     for n, sub in enumerate(submissions, start=1):
-                        handle.write(json.dumps(sub.to_dict(), ensure_ascii=False) + "\n")
+                        row = {**sub.to_dict(), "markdown": sub.full_text()}
+                        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

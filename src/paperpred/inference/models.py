@@ -113,6 +113,27 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> str:
     return _resolve(name_or_path, "config.json", "model")
 
 
+def local_model_path(name_or_path: str | os.PathLike[str]) -> str | None:
+    """The local folder of a model, or None when its weights are not on this machine.
+
+    For configs written here and run elsewhere (``paperpred train --config-only`` for
+    ``Qwen/Qwen2.5-7B-Instruct`` on a login node): the embedded and tiny models are built,
+    a cached Hub snapshot is found, and a Hub name that is neither gives None (never a
+    download, never an error). A local path that does not exist is still an error.
+
+    Raises:
+        ModelNotAvailableError: a path-like name that is not there.
+    """
+    name = str(name_or_path).strip()
+    try:
+        resolved = resolve_model(name)
+    except ModelNotAvailableError:
+        if name and _HUB_ID.match(name) and not _looks_like_path(name):
+            return None
+        raise
+    return resolved if Path(resolved).exists() else None
+
+
 def resolve_adapter(name_or_path: str | os.PathLike[str]) -> str:
     """Like :func:`resolve_model` for a LoRA adapter (a folder with ``adapter_config.json``)."""
     return _resolve(name_or_path, "adapter_config.json", "adapter")

@@ -198,7 +198,9 @@ class InputFormatter:
         if self.scrub_leakage:
             clean = scrub_submission(submission, keep_full_text=self.shows_full_text)
         else:
-            clean = dataclasses.replace(submission, meta_review=None)
+            text = submission.full_text() if self.shows_full_text else None
+            clean = dataclasses.replace(submission, meta_review=None, markdown=text,
+                                        markdown_path=None)
         texts = [clean.title, clean.abstract, clean.markdown or "", *clean.keywords]
         texts += [getattr(r, f) for r in clean.reviews for f in ("summary", "strengths",
                   "weaknesses", "questions", "text", "title")]

@@ -57,16 +57,27 @@ class SFTLoRAMode(ZeroShotMode):
         """Write ``output_dir/sft_config.yaml`` for `llamafactory-cli train` (and the DeepSpeed
         JSON beside it when ``config.extra["deepspeed"]`` asks). The adapter will be written
         to ``output_dir/checkpoints``. Returns the YAML's path."""
-        from paperpred.inference.models import resolve_model
+        from paperpred.inference.models import local_model_path
         from paperpred.training.llamafactory_config import dump_config, sft_config
 
         output_dir = Path(output_dir).resolve()
-        model_path = resolve_model(self.config.model_name_or_path)
+        model_path = local_model_path(self.config.model_name_or_path)
         args = sft_config(self.config, data_info, output_dir, model_path)
         header = (f"# LoRA SFT of {self.config.model_name_or_path} written by paperpred.\n"
                   f"# Run: llamafactory-cli train {output_dir / self.CONFIG_NAME}\n"
                   "# Several GPUs: FORCE_TORCHRUN=1 llamafactory-cli train <this file> "
                   "(add NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT for several machines)")
+        if model_path is None:
+            header += (f"\n# The weights of {self.config.model_name_or_path} are not on the "
+                       "machine that wrote this file: LlamaFactory fetches them from the "
+                       "Hugging Face Hub\n# where it runs (or put a local copy's folder in "
+                       "model_name_or_path).")
+        header += ("\n# Precision: " + ("bf16" if args.get("bf16") else "fp32") + ", gradient "
+                   "checkpointing " + ("off" if args.get("disable_gradient_checkpointing")
+                                       else "on") + " (for "
+                   + ("a CUDA GPU" if args.get("bf16") or not args.get(
+                       "disable_gradient_checkpointing") else "a CPU") + "; write it with "
+                   "extra target_device=cuda|cpu for another machine).")
         return dump_config(args, output_dir / self.CONFIG_NAME, header)
 
     def train(self, config_path: str | Path, overwrite: bool = False,

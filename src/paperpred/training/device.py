@@ -22,6 +22,29 @@ def bf16_supported() -> bool:
     return bool(torch.cuda.is_bf16_supported())
 
 
-def precision_flags() -> dict[str, bool]:
-    """``bf16``/``fp16`` switches for a Hugging Face trainer on this machine."""
-    return {"bf16": bf16_supported(), "fp16": False}
+TARGETS = ("auto", "cpu", "cuda")
+
+
+def target_is_cuda(target: str | None = None) -> bool:
+    """Whether a training config is written for a CUDA GPU: ``"auto"``/None asks this machine;
+    ``"cuda"`` writes it for the GPUs of another machine (a config written on a login node),
+    ``"cpu"`` for a CPU.
+
+    Raises:
+        PaperpredError: another value.
+    """
+    choice = "auto" if target is None else str(target).lower()
+    if choice not in TARGETS:
+        from paperpred.errors import PaperpredError
+
+        raise PaperpredError(f"target_device must be one of {', '.join(TARGETS)}, got "
+                             f"{target!r}")
+    return has_cuda() if choice == "auto" else choice == "cuda"
+
+
+def precision_flags(cuda: bool | None = None) -> dict[str, bool]:
+    """``bf16``/``fp16`` switches for a Hugging Face trainer: for this machine (None), or for
+    a CUDA GPU elsewhere (True: bf16, as every GPU since Ampere has it) or a CPU (False)."""
+    if cuda is None or (cuda and has_cuda()):
+        return {"bf16": bf16_supported(), "fp16": False}
+    return {"bf16": bool(cuda), "fp16": False}

@@ -30,10 +30,13 @@ from typing import Any
 import yaml
 
 from paperpred.errors import PaperpredError
+from paperpred.inference.models import local_model_path
+from paperpred.training.device import target_is_cuda
 from paperpred.training.grpo_launch import LAUNCH_KEYS, header_comments, launch_section
 
 CONFIG_NAME = "grpo_config.yaml"
 LORA_KEYS = ("lora_target_modules", "lora_exclude_modules")
+TARGET_KEYS = ("target_device",)
 # Vision towers and projectors of the common VL families (Qwen2/2.5-VL "visual", LLaVA, ...).
 VISION_TOWER = (r".*\.(visual|vision_tower|vision_model|multi_modal_projector|mm_projector)"
                 r"\..*")
@@ -118,22 +121,24 @@ def check_keys(keys: set[str]) -> None:
     if unknown:
         hints = []
         for key in unknown:
-            close = difflib.get_close_matches(key, sorted(names) + list(LAUNCH_KEYS + LORA_KEYS), 1)
+            close = difflib.get_close_matches(key, sorted(names) + list(LAUNCH_KEYS + LORA_KEYS
+                                                                     + TARGET_KEYS), 1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise GRPOConfigError(
             "TrainingConfig.extra has keys that are neither trl.GRPOConfig fields nor "
-            f"paperpred's ({', '.join(LAUNCH_KEYS + LORA_KEYS)}): {', '.join(hints)}")
+            f"paperpred's ({', '.join(LAUNCH_KEYS + LORA_KEYS + TARGET_KEYS)}): "
+            f"{', '.join(hints)}")
 
 
 def grpo_arguments(config: Any, out_dir: Path, vision: bool, include_reasoning: bool,
-                   reward_weights: list[float]) -> dict[str, Any]:
-    """The ``GRPOConfig`` keyword arguments of a TrainingConfig (before ``extra``)."""
-    from paperpred.training.device import has_cuda, precision_flags
+                   reward_weights: list[float], cuda: bool) -> dict[str, Any]:
+    """The ``GRPOConfig`` keyword arguments of a TrainingConfig (before ``extra``), for a
+    CUDA GPU (``cuda``) or a CPU."""
+    from paperpred.training.device import precision_flags
     from paperpred.training.layout import CHECKPOINTS
 
     prompt_len, completion_len = length_split(int(config.max_length), include_reasoning)
-    flags = precision_flags()
-    cuda = has_cuda()
+    flags = precision_flags(cuda)
     return {
         "output_dir": str((out_dir / CHECKPOINTS).resolve()),
         "num_generations": int(config.grpo_group_size),
@@ -188,10 +193,12 @@ def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path
     extra = dict(getattr(config, "extra", None) or {})
     launch_extra = {k: extra.pop(k) for k in LAUNCH_KEYS if k in extra}
     lora_extra = {k: extra.pop(k) for k in LORA_KEYS if k in extra}
+    cuda = target_is_cuda(extra.pop("target_device", None))
     check_keys(set(extra))
     vision = bool(data_info.get("vision"))
+    here = local_model_path(config.model_name_or_path) is not None
     grpo = grpo_arguments(config, out_dir, vision, bool(getattr(handler, "include_reasoning",
-                                                                 False)), weights)
+                                                                 False)), weights, cuda)
     grpo.update(extra)
     if len(grpo.get("reward_weights") or weights) != len(specs):
         raise GRPOConfigError(f"reward_weights {grpo['reward_weights']} must have one weight "
@@ -208,7 +215,7 @@ def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path
     return {
         "model": {"model_name_or_path": str(config.model_name_or_path),
                   "model_type": getattr(model_type, "value", str(model_type)),
-                  "vision": vision},
+                  "vision": vision, "weights_here": here},
         "lora": lora_section(config, vision, lora_extra),
         "data": dict(data_info),
         "rewards": {"handler": handler.to_config(),

@@ -88,6 +88,10 @@ def header_comments(cfg: dict[str, Any]) -> str:
     if launch.get("vllm_server_command"):
         lines += ["# Generation runs on a TRL vLLM server; start it first:",
                   f"#   {launch['vllm_server_command']}"]
+    if cfg["model"].get("weights_here") is False:
+        lines += [f"# The weights of {cfg['model']['model_name_or_path']} are not on the "
+                  "machine that wrote this file: TRL fetches them from the Hugging Face Hub",
+                  "# where it runs (or put a local copy's folder in model.model_name_or_path)."]
     names = ", ".join(f["name"] for f in cfg["rewards"]["functions"])
     lines += [f"# Reward functions (weights in grpo.reward_weights): {names}",
               ("# The LoRA adapter is saved to grpo.output_dir; predict with "

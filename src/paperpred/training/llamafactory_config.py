@@ -17,7 +17,7 @@ import yaml
 
 from paperpred.config import ModelType, TrainingConfig
 from paperpred.training.deepspeed import write_deepspeed_config
-from paperpred.training.device import has_cuda, precision_flags
+from paperpred.training.device import precision_flags, target_is_cuda
 from paperpred.training.layout import CHECKPOINTS
 from paperpred.training.templates import llamafactory_template
 
@@ -53,19 +53,28 @@ def _val_rows(n: int, val_size: float) -> int:
 
 
 def sft_config(config: TrainingConfig, data_info: dict[str, Any], out_dir: str | Path,
-               model_path: str) -> dict[str, Any]:
-    """The LlamaFactory arguments (a flat dict) for ``config`` on ``data_info``."""
+               model_path: str | None) -> dict[str, Any]:
+    """The LlamaFactory arguments (a flat dict) for ``config`` on ``data_info``.
+
+    ``model_path`` is the model's local folder, or None when its weights are not on this
+    machine: the YAML then names the model as given (LlamaFactory fetches it where it runs)
+    and the template comes from its name. Precision and gradient checkpointing follow the
+    machine the run is written for: this one, unless ``extra["target_device"]`` is ``"cuda"``
+    (a config written on a CPU login node for GPUs: bf16, checkpointing on) or ``"cpu"``.
+    """
     out_dir = Path(out_dir).resolve()
     extra = dict(config.extra)
+    here = model_path is not None
+    cuda = target_is_cuda(extra.pop("target_device", None))
     template = extra.pop("template", None) or llamafactory_template(
-        config.model_name_or_path, model_path)
+        config.model_name_or_path, *([model_path] if here else []))
     vision = config.model_type == ModelType.VISION_LANGUAGE or data_info.get("has_images")
     n = int(data_info["n_samples"])
     val_size = config.val_size if _val_rows(n, config.val_size) >= 1 and n > 1 else 0.0
     steps = planned_steps(n - _val_rows(n, val_size), config)
     save_steps = max(1, min(500, math.ceil(steps / 4)))
     args: dict[str, Any] = {
-        "model_name_or_path": model_path,
+        "model_name_or_path": model_path if here else config.model_name_or_path,
         "trust_remote_code": True,
         "stage": "sft",
         "do_train": True,
@@ -93,13 +102,13 @@ def sft_config(config: TrainingConfig, data_info: dict[str, Any], out_dir: str |
         "num_train_epochs": float(config.num_epochs),
         "lr_scheduler_type": "cosine",
         "warmup_ratio": 0.1,
-        **precision_flags(),
+        **precision_flags(cuda),
         "seed": config.seed,
         "ddp_timeout": 180000000,
         "include_effective_tokens_per_second": True,
         "include_num_input_tokens_seen": True,
     }
-    if not has_cuda():
+    if not cuda:
         # Checkpointing saves GPU memory at the cost of a second forward pass; on a CPU the
         # memory is there and the time is not (about a quarter of each step).
         args["disable_gradient_checkpointing"] = True

@@ -117,6 +117,10 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
     args = yaml.safe_load(config_path.read_text()) or {}
     output_dir = Path(args.get("output_dir", adapter_dir(config_path.parent)))
     refuse_finished(output_dir, overwrite)
+    if args.get("model_name_or_path"):  # a Hub model not here: one line now, not a traceback
+        from paperpred.inference.models import resolve_model
+
+        resolve_model(args["model_name_or_path"])
     run_dir = run_dir_of(config_path)
     trainer_log = output_dir / TRAINER_LOG
     resuming = any(output_dir.glob("checkpoint-*"))
