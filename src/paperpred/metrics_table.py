@@ -51,3 +51,31 @@ def render_metrics(metrics: dict[str, Any], title: str = "metrics") -> str:
     lines = [title, "-" * len(title)]
     lines += [f"{a:<{width}}  {b:>{value_width}}  {c}".rstrip() for a, b, c in rows]
     return "\n".join(lines)
+
+
+COMPARED = {
+    "classification": (("balanced_accuracy", "bal. acc."), ("auc", "AUC"),
+                       ("accuracy", "accuracy"), ("macro_f1", "macro-F1")),
+    "score": (("mae", "MAE"), ("rmse", "RMSE"), ("spearman", "Spearman"),
+              ("pearson", "Pearson")),
+}
+
+
+def _cell(metrics: dict[str, Any], key: str) -> str:
+    value = metrics.get(key)
+    if value is None:
+        return "n/a"
+    ci = metrics.get(f"{key}_ci")
+    return f"{value:.3f} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else f"{value:.3f}"
+
+
+def render_comparison(rows: list[tuple[str, dict[str, Any]]], title: str = "compared") -> str:
+    """The model's metrics beside its baselines, one row each, with 95% intervals."""
+    kind = "score" if any("mae" in m for _, m in rows) else "classification"
+    columns = [(k, label) for k, label in COMPARED[kind] if any(k in m for _, m in rows)]
+    table = [["", *[label for _, label in columns]]]
+    table += [[name, *[_cell(m, k) for k, _ in columns]] for name, m in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = [title, "-" * len(title)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    return "\n".join(lines)

@@ -39,6 +39,9 @@ class TrainRunConfig:
     model: str | None = None
     model_type: str = "auto"
     data_format: str = "sharegpt"
+    balance: bool = field(default=False, metadata={
+        "help": "downsample the training split to equal classes (the held-out split keeps "
+                "the natural prior)"})
     test_size: float = field(default=0.2, metadata={
         "help": "held-out fraction (stratified) predicted with the adapter after training; "
                 "0 trains on everything"})

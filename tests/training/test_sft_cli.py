@@ -44,6 +44,12 @@ def test_train_sft_then_held_out_metrics(tiny_qwen2_dir, tmp_path, capsys):
     assert (run / "checkpoints" / "adapter_model.safetensors").is_file()
     metrics = json.loads((run / "eval" / "metrics.json").read_text())
     assert metrics["n"] == 3
+    # the baselines that apply (abstract only: no ratings shown), fitted on the training split
+    baselines = json.loads((run / "eval" / "baselines.json").read_text())
+    assert [b["name"] for b in baselines] == ["majority", "tfidf_logreg"]
+    assert all(b["metrics"]["n"] == 3 for b in baselines)
+    assert "adapter vs baselines" in out and "majority" in out
+    assert "tfidf_logreg" in (run / "eval" / "report.md").read_text()
     predictions = (run / "eval" / "predictions.jsonl").read_text().splitlines()
     held_out = json.loads((run / "held_out_ids.json").read_text())
     assert sorted(json.loads(p)["submission_id"] for p in predictions) == sorted(held_out)
@@ -87,3 +93,16 @@ def test_example2_sft_multiclass(embedded_model, tmp_path):
     assert {r["messages"][-1]["content"] for r in rows} <= set(
         MultiClassDecisionHandler().candidate_texts())
     assert "Reviews (" in rows[0]["messages"][0]["content"]
+
+
+def test_prepare_balances_the_training_split_only(tmp_path, capsys):
+    out = tmp_path / "data"
+    assert main(["prepare", "--limit", "60", "--input", "review_scores", "--test-size", "0.2",
+                 "--balance", "true", "--output-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    rows = json.loads((out / "data" / "paperpred_train.json").read_text())
+    answers = [r["messages"][-1]["content"] for r in rows]
+    assert answers.count("Answer: Accept") == answers.count("Answer: Reject") > 0
+    assert f"balanced the training split to {len(rows)} papers" in printed
+    assert len(json.loads((out / "held_out_ids.json").read_text())) == 12  # natural prior kept
+    assert "Review 1: rating" in rows[0]["messages"][-2]["content"]

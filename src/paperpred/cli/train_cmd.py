@@ -21,6 +21,7 @@ FLAGS = {
     "model_type": "auto, text_only or vision_language",
     "data_format": "sharegpt (default; images) or alpaca (text)",
     "test_size": "held-out fraction predicted with the adapter after training (default 0.2)",
+    "balance": "true: downsample the training split to equal classes",
     "learning_rate": "learning rate",
     "num_epochs": "epochs",
     "batch_size": "per-device batch size",
@@ -130,20 +131,27 @@ def build_mode(config: TrainRunConfig) -> tuple[Any, str]:
 
 
 def _split(config: TrainRunConfig, submissions: list) -> tuple[list, list]:
-    if not config.test_size:
-        return submissions, []
-    from paperpred.data.splits import stratified_split
+    from paperpred.data.splits import balance_classes, stratified_split
 
     stratum = "binary" if config.output == "binary" else "multiclass"
-    split = stratified_split(submissions, ratios=(1 - config.test_size, 0.0, config.test_size),
-                             seed=config.seed, stratify_by=stratum)
-    if split.excluded:
-        print(f"[paperpred] split: {len(split.excluded)} submissions in no part: "
-              + ", ".join(f"{k}: {v}" for k, v in split.excluded_reasons.items()))
-    return list(split.train), list(split.test)
+    train, test = list(submissions), []
+    if config.test_size:
+        split = stratified_split(submissions, ratios=(1 - config.test_size, 0.0,
+                                                      config.test_size),
+                                 seed=config.seed, stratify_by=stratum)
+        if split.excluded:
+            print(f"[paperpred] split: {len(split.excluded)} submissions in no part: "
+                  + ", ".join(f"{k}: {v}" for k, v in split.excluded_reasons.items()))
+        train, test = list(split.train), list(split.test)
+    if config.balance:
+        balanced = balance_classes(train, seed=config.seed, label_fn=stratum)
+        print(f"[paperpred] balanced the training split to {len(balanced)} papers "
+              f"({len(train) - len(balanced)} left out)")
+        train = balanced
+    return train, test
 
 
-def _prepared(config: TrainRunConfig, run_dir: Path) -> tuple[Any, str, list, dict[str, Any]]:
+def _prepared(config: TrainRunConfig, run_dir: Path) -> tuple[Any, str, list, list, dict[str, Any]]:
     from paperpred.cli.predict_cmd import load_submissions
 
     submissions = load_submissions(config)
@@ -155,7 +163,7 @@ def _prepared(config: TrainRunConfig, run_dir: Path) -> tuple[Any, str, list, di
     info = mode.prepare_data(samples, run_dir / "data")
     (run_dir / "held_out_ids.json").write_text(json.dumps(
         [s.submission_id for s in test_subs]) + "\n")
-    return mode, model_type, test_subs, info
+    return mode, model_type, train_subs, test_subs, info
 
 
 def run_prepare(args) -> int:
@@ -163,7 +171,7 @@ def run_prepare(args) -> int:
     out = Path(config.output_dir or "data/paperpred-train")
     out.mkdir(parents=True, exist_ok=True)
     config.output_dir = str(out)
-    _, _, _, info = _prepared(config, out)
+    *_, info = _prepared(config, out)
     print(json.dumps(info, indent=2))
     return 0
 
@@ -176,7 +184,7 @@ def run_train(args) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "run_config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=True))
     print(f"[paperpred] run folder: {run_dir}")
-    mode, model_type, test_subs, info = _prepared(config, run_dir)
+    mode, model_type, train_subs, test_subs, info = _prepared(config, run_dir)
     config_path = mode.generate_config(info, run_dir)
     print(f"[paperpred] training config: {config_path}")
     if args.config_only:
@@ -187,10 +195,31 @@ def run_train(args) -> int:
     summary = mode.train(config_path, overwrite=args.overwrite)
     print(f"[paperpred] trained: {json.dumps(summary, default=str)}")
     if test_subs:
-        _evaluate(config, model_type, test_subs, run_dir, adapter=True)
+        rows = [("adapter", _evaluate(config, model_type, test_subs, run_dir, adapter=True))]
         if args.compare_zero_shot:
-            _evaluate(config, model_type, test_subs, run_dir, adapter=False)
+            rows.append(("zero-shot", _evaluate(config, model_type, test_subs, run_dir,
+                                                adapter=False)))
+        _compare_baselines(config, mode, train_subs, test_subs, run_dir, rows)
     return 0
+
+
+def _compare_baselines(config: TrainRunConfig, mode: Any, train_subs: list, test_subs: list,
+                       run_dir: Path, rows: list) -> None:
+    """The baselines that apply, fitted on the training split and scored on the held-out one,
+    beside the adapter (``eval/baselines.json``)."""
+    from paperpred.evaluation.baselines import compute_baselines
+    from paperpred.metrics_table import render_comparison
+
+    baselines = compute_baselines(mode.output_handler, mode.input_formatter, train_subs,
+                                  test_subs)
+    (run_dir / "eval" / "baselines.json").write_text(json.dumps(
+        [b.to_dict() for b in baselines], indent=2, default=str) + "\n")
+    table = render_comparison(rows + [(b.name, b.metrics) for b in baselines],
+                              title=f"held-out {len(test_subs)} papers: adapter vs baselines "
+                                    "(fitted on the training split)")
+    with open(run_dir / "eval" / "report.md", "a", encoding="utf-8") as fh:
+        fh.write("\n```\n" + table + "\n```\n")
+    print(table)
 
 
 def _evaluate(config: TrainRunConfig, model_type: str, test_subs: list, run_dir: Path,

@@ -22,6 +22,7 @@ from paperpred.inputs.text import (
     AbstractWithReviewsFormatter,
     FullContextFormatter,
     FullTextFormatter,
+    ReviewScoresFormatter,
     TextOnlyFormatter,
 )
 from paperpred.inputs.vision import (
@@ -50,6 +51,7 @@ __all__ = [
     "KeyPagesFormatter",
     "MissingPageImagesError",
     "PaperFormatter",
+    "ReviewScoresFormatter",
     "ReviewsWithPageImagesFormatter",
     "TextOnlyFormatter",
     "TextWithImagesFormatter",

@@ -7,7 +7,8 @@ text is the only part a token budget may cut (see :mod:`paperpred.inputs.budget`
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from paperpred.data.submission import Submission
 from paperpred.inputs.base import InputFormatter
@@ -16,11 +17,12 @@ from paperpred.inputs.render import (
     render_abstract,
     render_full_text,
     render_keywords,
+    render_review_scores,
     render_reviews,
     render_title,
 )
 
-PARTS = ("title", "keywords", "abstract", "reviews", "full_text", "pages")
+PARTS = ("title", "keywords", "abstract", "reviews", "review_scores", "full_text", "pages")
 
 
 class PaperFormatter(InputFormatter):
@@ -84,6 +86,8 @@ class PaperFormatter(InputFormatter):
         if part == "reviews":
             return render_reviews(submission, self.use_normalized_reviews,
                                   self.max_review_chars)
+        if part == "review_scores":
+            return render_review_scores(submission, getattr(self, "include_mean", True))
         if part == "full_text":
             return render_full_text(full_text)
         raise ValueError(f"{type(self).__name__} cannot render part '{part}'")

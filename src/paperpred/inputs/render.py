@@ -6,7 +6,7 @@ same wherever it appears.
 
 from __future__ import annotations
 
-from paperpred.data.reviews import Review
+from paperpred.data.reviews import RATING_SCALES, Review
 from paperpred.data.submission import Submission
 
 IMAGE_TOKEN = "<image>"
@@ -103,6 +103,30 @@ def render_reviews(submission: Submission, normalized: bool = True,
     blocks = [render_review(r, i, len(reviews), normalized, max_chars)
               for i, r in enumerate(reviews, 1)]
     return f"Reviews ({len(reviews)}):\n\n" + "\n\n".join(blocks)
+
+
+def rating_scale(year: int) -> str:
+    """The ratings a year's review form offered, as the prompt states them."""
+    scale = RATING_SCALES.get(year)
+    return "{" + ", ".join(str(v) for v in scale) + "}" if scale else "1-10"
+
+
+def render_review_scores(submission: Submission, include_mean: bool = True) -> str:
+    """Each review's rating and confidence, without its text, on the year's stated scale (the
+    forms differ: ICLR 2020 offered {1, 3, 6, 8}), and optionally their mean."""
+    reviews = [r for r in submission.reviews if r.rating is not None or r.confidence is not None]
+    if not reviews:
+        return "Review scores: none available."
+    lines = [f"Review scores ({len(reviews)} reviews; ICLR {submission.year} ratings on "
+             f"{rating_scale(submission.year)}, confidence 1-5):"]
+    for index, review in enumerate(reviews, 1):
+        rating = "n/a" if review.rating is None else _number(review.rating)
+        confidence = "n/a" if review.confidence is None else _number(review.confidence)
+        lines.append(f"Review {index}: rating {rating}, confidence {confidence}")
+    ratings = [r.rating for r in reviews if r.rating is not None]
+    if include_mean and ratings:
+        lines.append(f"Mean rating: {sum(ratings) / len(ratings):.2f}")
+    return "\n".join(lines)
 
 
 def render_full_text(text: str | None) -> str:

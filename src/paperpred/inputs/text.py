@@ -118,3 +118,28 @@ class FullContextFormatter(_TextFormatter):
 
     def layout(self, submission: Submission) -> list[str]:
         return ["title", "keywords", "abstract", "reviews", "full_text"]
+
+
+@register_input_formatter("review_scores")
+class ReviewScoresFormatter(_TextFormatter):
+    """The title and each review's rating and confidence, no text: for studies of how scores
+    map to decisions (short enough to train on a CPU).
+
+    Args:
+        include_mean: also state the mean rating (default True).
+        include_title: show the title (default True).
+        **kwargs: see :class:`~paperpred.inputs.paper.PaperFormatter`.
+
+    Example:
+        >>> ReviewScoresFormatter().layout(None)
+        ['title', 'review_scores']
+    """
+
+    def __init__(self, *, include_mean: bool = True, include_title: bool = True,
+                 **kwargs: Any) -> None:
+        self.include_mean = include_mean
+        self.include_title = include_title
+        super().__init__(include_keywords=False, **kwargs)
+
+    def layout(self, submission: Submission) -> list[str]:
+        return (["title"] if self.include_title else []) + ["review_scores"]

@@ -1,0 +1,338 @@
+"""Benchmark: does training learn the signal in its input? Learning curves on real ICLR labels,
+beside the baselines fitted on the same training papers.
+
+Three parts (``--part``, repeatable; default all), each with the embedded model (SmolLM2-135M
+on CPU) and the binary decision (Accept = Oral/Spotlight/Poster, Reject = Reject/Workshop):
+
+- ``scores``: ``review_scores`` prompts (each review's rating and confidence, the year's rating
+  scale, the mean rating) built from bench/data/iclr_scores_2017_2023.jsonl.gz (ratings and
+  decisions of the 27,726-row metadata file, withdrawn and desk-rejected papers left out).
+  Training: ``--train`` papers of ``--train-years`` (default 2019-2022; half accepted, half
+  rejected); held out: ``--test`` papers of ``--test-year`` (default 2023; its own prior).
+  LoRA SFT through LlamaFactory with the hyper-parameters of ``--sft-config``
+  (configs/train_sft_cpu.yaml).
+- ``text``: ``abstract_with_reviews`` (each review's prose cut to ``--review-chars``, its rating
+  and confidence kept) on the bundled ICLR 2017 sample, a stratified 80/20 split (seed 42);
+  the same SFT settings, ``--text-steps`` steps.
+- ``grpo``: GRPO through TRL on the ``scores`` data, with the handler's reward and the format
+  reward and the settings of ``--grpo-config`` (configs/train_grpo_cpu.yaml); its per-step mean
+  reward is recorded beside the held-out curve.
+
+Each checkpoint (every ``save_steps``) predicts the held-out papers by label scoring (the
+log-odds of "Accept" over "Reject"); step 0 is the base model (zero-shot). Every point records
+balanced accuracy, accuracy and AUC with their bootstrap intervals and how many papers were
+called Accept. Beside them, fitted on the same training papers and scored on the same held-out
+papers: the majority class, the mean-rating rule (threshold fitted on the training years),
+logistic regression on the rating summary, TF-IDF + logistic regression of the prompt text.
+For the last checkpoint also: balanced accuracy with the Accept threshold on the log-odds fitted
+on ``--calibrate`` training papers (instead of 0). Gains: the paired bootstrap interval of the
+last checkpoint's balanced accuracy minus the zero-shot one, and its difference to the rule.
+
+Writes bench/results/learning.json and bench/results/learning.png.
+
+    python bench/bench_learning.py [--part scores] [--part text] [--part grpo]
+        [--train 320] [--test 200] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from paperpred import load_sample
+from paperpred.config import InferenceConfig
+from paperpred.data import ICLRDataLoader, balance_classes, stratified_split
+from paperpred.evaluation.baselines import compute_baselines
+from paperpred.runs import load_run_config
+from paperpred.train_runs import TrainRunConfig
+from paperpred.training.progress import read_progress
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "learning.json"
+SCORES_DATA = ROOT / "bench" / "data" / "iclr_scores_2017_2023.jsonl.gz"
+KEYS = ("balanced_accuracy", "balanced_accuracy_ci", "accuracy", "auc", "auc_ci")
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def load_config(path: Path, **overrides: Any) -> TrainRunConfig:
+    config = load_run_config(str(path), {k: v for k, v in overrides.items() if v is not None},
+                             schema=TrainRunConfig)
+    config.model = config.resolved_model()
+    return config
+
+
+def build_mode(config: TrainRunConfig) -> Any:
+    from paperpred.cli.train_cmd import build_mode as cli_build_mode
+
+    return cli_build_mode(config)[0]
+
+
+# ----- data ------------------------------------------------------------------------------
+def labelled(subs: list, handler: Any) -> list:
+    return [s for s in subs if handler.label_value(s) is not None]
+
+
+def scores_data(args: argparse.Namespace, handler: Any) -> tuple[list, list, dict]:
+    loader = ICLRDataLoader(strict=False)
+    subs = labelled(list(loader.load_from_jsonl(SCORES_DATA)), handler)
+    years = set(args.train_years)
+    pool = [s for s in subs if s.year in years and s.ratings]
+    rng = random.Random(args.seed)
+    train = balance_classes(pool, seed=args.seed)
+    rng.shuffle(train)
+    train = train[:args.train]
+    held = [s for s in subs if s.year == args.test_year and s.ratings]
+    rng.shuffle(held)
+    test = held[:args.test]
+    return train, test, {"source": str(SCORES_DATA.relative_to(ROOT)),
+                         "load": loader.report.summary(), "train_years": sorted(years),
+                         "test_year": args.test_year}
+
+
+def text_data(args: argparse.Namespace, handler: Any) -> tuple[list, list, dict]:
+    subs = labelled(load_sample(), handler)
+    split = stratified_split(subs, ratios=(0.8, 0.0, 0.2), seed=42, stratify_by="binary")
+    train = balance_classes(list(split.train), seed=args.seed)
+    return train, list(split.test), {"source": "bundled ICLR 2017 sample",
+                                      "split": "stratified 0.8/0.2, seed 42"}
+
+
+def describe(subs: list, handler: Any) -> dict[str, Any]:
+    truths = [handler.label_value(s) for s in subs]
+    years: dict[str, int] = {}
+    for s in subs:
+        years[str(s.year)] = years.get(str(s.year), 0) + 1
+    return {"n": len(subs), "accept_share": round(truths.count("Accept") / len(truths), 4),
+            "per_year": years}
+
+
+# ----- evaluation ------------------------------------------------------------------------
+def evaluate(mode: Any, samples: list, adapter: str | None, batch: int) -> tuple[dict, list]:
+    infer = InferenceConfig(model_name_or_path=mode.config.model_name_or_path,
+                            adapter_path=adapter, batch_size=batch)
+    preds = mode.predict(samples, infer)
+    metrics = mode.output_handler.compute_metrics(preds, [s.ground_truth for s in samples])
+    point = {k: _round(metrics.get(k)) for k in KEYS}
+    point["called_accept"] = sum(p["prediction"] == "Accept" for p in preds)
+    return point, preds
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    return value
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    found = (run_dir / "checkpoints").glob("checkpoint-*")
+    return sorted(found, key=lambda p: int(p.name.rsplit("-", 1)[1]))
+
+
+def paired_gain(truths: list, base: list, tuned: list, seed: int, rounds: int = 2000) -> dict:
+    """Bootstrap over the held-out papers (both on the same resample): the 95% interval of the
+    balanced-accuracy difference ``tuned - base`` and the share of resamples with none."""
+    def bacc(idx: list[int], preds: list) -> float:
+        recalls = []
+        for label in ("Accept", "Reject"):
+            rows = [preds[i] == label for i in idx if truths[i] == label]
+            if rows:
+                recalls.append(sum(rows) / len(rows))
+        return sum(recalls) / len(recalls)
+
+    rng = random.Random(seed)
+    n, gains = len(truths), []
+    for _ in range(rounds):
+        idx = [rng.randrange(n) for _ in range(n)]
+        if len({truths[i] for i in idx}) == 2:
+            gains.append(bacc(idx, tuned) - bacc(idx, base))
+    gains.sort()
+    full = list(range(n))
+    return {"difference": round(bacc(full, tuned) - bacc(full, base), 4),
+            "ci95": [round(gains[int(0.025 * len(gains))], 4),
+                     round(gains[int(0.975 * len(gains)) - 1], 4)],
+            "share_not_positive": round(sum(g <= 0 for g in gains) / len(gains), 4)}
+
+
+def calibrated(mode: Any, calib: list, test_preds: list, test: list, adapter: str,
+               batch: int) -> dict[str, Any]:
+    """Balanced accuracy on the held-out papers with the Accept threshold on the log-odds
+    chosen on training papers."""
+    _, preds = evaluate(mode, calib, adapter, batch)
+    threshold = float(mode.output_handler.choose_threshold(preds,
+                                                           [s.ground_truth for s in calib]))
+    moved = [{**p, "prediction": "Accept" if p["score"] >= threshold else "Reject"}
+             for p in test_preds]
+    metrics = mode.output_handler.compute_metrics(moved, [s.ground_truth for s in test])
+    return {"threshold": round(threshold, 4), "fitted_on": len(calib),
+            **{k: _round(metrics.get(k)) for k in KEYS}}
+
+
+# ----- one part --------------------------------------------------------------------------
+def run_part(name: str, config: TrainRunConfig, train: list, test: list, info: dict,
+             args: argparse.Namespace) -> dict[str, Any]:
+    mode = build_mode(config)
+    handler, formatter = mode.output_handler, mode.input_formatter
+    run_dir = Path(args.workdir) / name
+    log(f"{name}: {len(train)} training papers, {len(test)} held out; run folder {run_dir}")
+    test_samples = mode.format_samples(test)
+    baselines = {b.name: {"description": b.description,
+                          **{k: _round(b.metrics.get(k)) for k in KEYS}}
+                 for b in compute_baselines(handler, formatter, train, test)}
+    log(f"{name}: baselines " + ", ".join(
+        f"{k} {v['balanced_accuracy']}/{v['auc']}" for k, v in baselines.items()))
+    zero, zero_preds = evaluate(mode, test_samples, None, args.eval_batch)
+    log(f"{name}: zero-shot {zero}")
+    info_data = mode.prepare_data(mode.format_samples(train, include_label=True),
+                                  run_dir / "data")
+    config_path = mode.generate_config(info_data, run_dir)
+    started = time.perf_counter()
+    summary = mode.train(config_path, overwrite=not args.keep)
+    train_s = time.perf_counter() - started
+    curve = [{"step": 0, **zero}]
+    last_preds, last = zero_preds, None
+    for ckpt in checkpoints(run_dir):
+        point, last_preds = evaluate(mode, test_samples, str(ckpt), args.eval_batch)
+        curve.append({"step": int(ckpt.name.rsplit("-", 1)[1]), **point})
+        last = ckpt
+        log(f"{name}: {curve[-1]}")
+    truths = [s.ground_truth for s in test_samples]
+    result: dict[str, Any] = {
+        "config": str(Path(args.sft_config if config.mode == "sft" else args.grpo_config)),
+        "settings": {k: v for k, v in config.to_dict().items() if v not in (None, [], {})},
+        "data": {**info, "train": describe(train, handler), "test": describe(test, handler)},
+        "baselines": baselines, "curve": curve,
+        "train_wall_s": round(train_s, 1),
+        "train_summary": {k: summary.get(k) for k in ("steps", "train_runtime_s", "first_loss",
+                                                      "last_loss")},
+    }
+    if last is not None:
+        final = [p["prediction"] for p in last_preds]
+        result["gain_over_zero_shot"] = paired_gain(
+            truths, [p["prediction"] for p in zero_preds], final, args.seed)
+        rule = baselines.get("mean_rating_rule")
+        if rule:
+            result["last_minus_rule"] = {
+                "balanced_accuracy": round(curve[-1]["balanced_accuracy"]
+                                           - rule["balanced_accuracy"], 4),
+                "auc": round((curve[-1]["auc"] or 0) - (rule["auc"] or 0), 4)}
+        if args.calibrate:
+            calib = mode.format_samples(train[:args.calibrate])
+            result["last_calibrated"] = calibrated(mode, calib, last_preds, test_samples,
+                                                   str(last), args.eval_batch)
+    if config.mode == "grpo":
+        steps = read_progress(run_dir / "train_progress.jsonl")
+        result["reward_per_step"] = [_round(s.get("reward")) for s in steps]
+        result["reward_components"] = {
+            k: [_round(s.get(k)) for s in steps]
+            for k in sorted({k for s in steps for k in s if k.startswith("rewards/")})}
+        result["completion_length"] = [_round(s.get("completion_length")) for s in steps]
+    else:
+        steps = read_progress(run_dir / "train_progress.jsonl")
+        result["loss_per_step"] = [_round(s.get("loss")) for s in steps]
+    return result
+
+
+# ----- plot ------------------------------------------------------------------------------
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    parts = list(results["parts"].items())
+    fig, axes = plt.subplots(1, len(parts), figsize=(5.2 * len(parts), 4.2), squeeze=False)
+    for ax, (name, part) in zip(axes[0], parts):
+        steps = [p["step"] for p in part["curve"]]
+        for key, color in (("balanced_accuracy", "tab:blue"), ("auc", "tab:orange")):
+            ax.plot(steps, [p[key] for p in part["curve"]], "o-", color=color,
+                    label=f"model {key.replace('_', ' ')}")
+            low = [p[f"{key}_ci"][0] if p.get(f"{key}_ci") else p[key] for p in part["curve"]]
+            high = [p[f"{key}_ci"][1] if p.get(f"{key}_ci") else p[key]
+                    for p in part["curve"]]
+            ax.fill_between(steps, low, high, color=color, alpha=0.12)
+        for base, style in (("mean_rating_rule", "--"), ("tfidf_logreg", ":"),
+                            ("rating_features_logreg", "-.")):
+            if base in part["baselines"]:
+                ax.axhline(part["baselines"][base]["balanced_accuracy"], color="tab:blue",
+                           linestyle=style, linewidth=1, label=f"{base} bACC")
+        if "reward_per_step" in part:
+            twin = ax.twinx()
+            twin.plot(range(1, len(part["reward_per_step"]) + 1), part["reward_per_step"],
+                      color="tab:green", alpha=0.5, label="mean reward")
+            twin.set_ylabel("mean reward per step", color="tab:green")
+        ax.set_ylim(0.3, 1.0)
+        ax.set_xlabel("optimizer step (0 = zero-shot)")
+        ax.set_title(f"{name}: {part['settings'].get('input')}, test "
+                     f"{part['data']['test']['n']}")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", action="append", choices=("scores", "text", "grpo"))
+    parser.add_argument("--sft-config", default=str(ROOT / "configs" / "train_sft_cpu.yaml"))
+    parser.add_argument("--grpo-config", default=str(ROOT / "configs" / "train_grpo_cpu.yaml"))
+    parser.add_argument("--train", type=int, default=320)
+    parser.add_argument("--test", type=int, default=200)
+    parser.add_argument("--train-years", type=int, nargs="+", default=[2019, 2020, 2021, 2022])
+    parser.add_argument("--test-year", type=int, default=2023)
+    parser.add_argument("--steps", type=int, default=None, help="override max_steps (SFT)")
+    parser.add_argument("--grpo-steps", type=int, default=None)
+    parser.add_argument("--text-steps", type=int, default=None)
+    parser.add_argument("--review-chars", type=int, default=200)
+    parser.add_argument("--save-every", type=int, default=25)
+    parser.add_argument("--calibrate", type=int, default=64)
+    parser.add_argument("--eval-batch", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workdir", default="/tmp/bench-learning")
+    parser.add_argument("--keep", action="store_true", help="reuse finished runs in workdir")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+    parts = args.part or ["scores", "text", "grpo"]
+    out = Path(args.out)
+    results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    results.setdefault("parts", {})
+    save = {"extra": {"save_steps": args.save_every, "save_total_limit": 100}}
+    for name in parts:
+        if name == "grpo":
+            config = load_config(Path(args.grpo_config), max_steps=args.grpo_steps)
+        elif name == "text":
+            config = load_config(Path(args.sft_config), max_steps=args.text_steps,
+                                 input="abstract_with_reviews",
+                                 input_kwargs={"max_review_chars": args.review_chars})
+        else:
+            config = load_config(Path(args.sft_config), max_steps=args.steps)
+        config.extra = {**config.extra, **save["extra"]}
+        mode = build_mode(config)
+        train, test, info = (text_data if name == "text" else scores_data)(
+            args, mode.output_handler)
+        results["parts"][name] = run_part(name, config, train, test, info, args)
+        results.update({
+            "what": __doc__.split("\n\n")[0],
+            "written": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                        "python": platform.python_version()},
+        })
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        plot(results, out.with_suffix(".png"))
+        log(f"wrote {out} and {out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()
