@@ -55,6 +55,9 @@ from paperpred.runs import load_run_config
 from paperpred.train_runs import TrainRunConfig
 from paperpred.training.progress import read_progress
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sft import paired_gain  # the same paired bootstrap as the SFT bench
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "learning.json"
 SCORES_DATA = ROOT / "bench" / "data" / "iclr_scores_2017_2023.jsonl.gz"
@@ -141,31 +144,6 @@ def checkpoints(run_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.rsplit("-", 1)[1]))
 
 
-def paired_gain(truths: list, base: list, tuned: list, seed: int, rounds: int = 2000) -> dict:
-    """Bootstrap over the held-out papers (both on the same resample): the 95% interval of the
-    balanced-accuracy difference ``tuned - base`` and the share of resamples with none."""
-    def bacc(idx: list[int], preds: list) -> float:
-        recalls = []
-        for label in ("Accept", "Reject"):
-            rows = [preds[i] == label for i in idx if truths[i] == label]
-            if rows:
-                recalls.append(sum(rows) / len(rows))
-        return sum(recalls) / len(recalls)
-
-    rng = random.Random(seed)
-    n, gains = len(truths), []
-    for _ in range(rounds):
-        idx = [rng.randrange(n) for _ in range(n)]
-        if len({truths[i] for i in idx}) == 2:
-            gains.append(bacc(idx, tuned) - bacc(idx, base))
-    gains.sort()
-    full = list(range(n))
-    return {"difference": round(bacc(full, tuned) - bacc(full, base), 4),
-            "ci95": [round(gains[int(0.025 * len(gains))], 4),
-                     round(gains[int(0.975 * len(gains)) - 1], 4)],
-            "share_not_positive": round(sum(g <= 0 for g in gains) / len(gains), 4)}
-
-
 def calibrated(mode: Any, calib: list, test_preds: list, test: list, adapter: str,
                batch: int) -> dict[str, Any]:
     """Balanced accuracy on the held-out papers with the Accept threshold on the log-odds
@@ -181,9 +159,8 @@ def calibrated(mode: Any, calib: list, test_preds: list, test: list, adapter: st
 
 
 # ----- one part --------------------------------------------------------------------------
-def run_part(name: str, config: TrainRunConfig, train: list, test: list, info: dict,
-             args: argparse.Namespace) -> dict[str, Any]:
-    mode = build_mode(config)
+def run_part(name: str, config: TrainRunConfig, mode: Any, train: list, test: list,
+             info: dict, args: argparse.Namespace) -> dict[str, Any]:
     handler, formatter = mode.output_handler, mode.input_formatter
     run_dir = Path(args.workdir) / name
     log(f"{name}: {len(train)} training papers, {len(test)} held out; run folder {run_dir}")
@@ -220,8 +197,11 @@ def run_part(name: str, config: TrainRunConfig, train: list, test: list, info: d
     }
     if last is not None:
         final = [p["prediction"] for p in last_preds]
-        result["gain_over_zero_shot"] = paired_gain(
-            truths, [p["prediction"] for p in zero_preds], final, args.seed)
+        zero_labels = [p["prediction"] for p in zero_preds]
+        truth_labels = [handler.read_truth(t) for t in truths]
+        result["gain_over_zero_shot"] = {
+            "difference": round(curve[-1]["balanced_accuracy"] - zero["balanced_accuracy"], 4),
+            **paired_gain(truth_labels, zero_labels, final, args.seed)}
         rule = baselines.get("mean_rating_rule")
         if rule:
             result["last_minus_rule"] = {
@@ -232,15 +212,14 @@ def run_part(name: str, config: TrainRunConfig, train: list, test: list, info: d
             calib = mode.format_samples(train[:args.calibrate])
             result["last_calibrated"] = calibrated(mode, calib, last_preds, test_samples,
                                                    str(last), args.eval_batch)
+    steps = read_progress(run_dir / "train_progress.jsonl")
     if config.mode == "grpo":
-        steps = read_progress(run_dir / "train_progress.jsonl")
         result["reward_per_step"] = [_round(s.get("reward")) for s in steps]
         result["reward_components"] = {
             k: [_round(s.get(k)) for s in steps]
             for k in sorted({k for s in steps for k in s if k.startswith("rewards/")})}
         result["completion_length"] = [_round(s.get("completion_length")) for s in steps]
     else:
-        steps = read_progress(run_dir / "train_progress.jsonl")
         result["loss_per_step"] = [_round(s.get("loss")) for s in steps]
     return result
 
@@ -307,7 +286,6 @@ def main() -> None:
     out = Path(args.out)
     results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
     results.setdefault("parts", {})
-    save = {"extra": {"save_steps": args.save_every, "save_total_limit": 100}}
     for name in parts:
         if name == "grpo":
             config = load_config(Path(args.grpo_config), max_steps=args.grpo_steps)
@@ -317,11 +295,11 @@ def main() -> None:
                                  input_kwargs={"max_review_chars": args.review_chars})
         else:
             config = load_config(Path(args.sft_config), max_steps=args.steps)
-        config.extra = {**config.extra, **save["extra"]}
+        config.extra = {**config.extra, "save_steps": args.save_every, "save_total_limit": 100}
         mode = build_mode(config)
         train, test, info = (text_data if name == "text" else scores_data)(
             args, mode.output_handler)
-        results["parts"][name] = run_part(name, config, train, test, info, args)
+        results["parts"][name] = run_part(name, config, mode, train, test, info, args)
         results.update({
             "what": __doc__.split("\n\n")[0],
             "written": datetime.now(UTC).isoformat(timespec="seconds"),

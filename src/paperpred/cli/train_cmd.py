@@ -199,12 +199,12 @@ def run_train(args) -> int:
         if args.compare_zero_shot:
             rows.append(("zero-shot", _evaluate(config, model_type, test_subs, run_dir,
                                                 adapter=False)))
-        _compare_baselines(config, mode, train_subs, test_subs, run_dir, rows)
+        _compare_baselines(mode, train_subs, test_subs, run_dir, rows)
     return 0
 
 
-def _compare_baselines(config: TrainRunConfig, mode: Any, train_subs: list, test_subs: list,
-                       run_dir: Path, rows: list) -> None:
+def _compare_baselines(mode: Any, train_subs: list, test_subs: list, run_dir: Path,
+                       rows: list) -> None:
     """The baselines that apply, fitted on the training split and scored on the held-out one,
     beside the adapter (``eval/baselines.json``)."""
     from paperpred.evaluation.baselines import compute_baselines

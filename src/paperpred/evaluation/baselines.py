@@ -34,6 +34,7 @@ import numpy as np
 
 from paperpred.data.reviews import RATING_SCALES, Review
 from paperpred.data.submission import Submission
+from paperpred.outputs.metrics import choose_threshold
 
 SEED = 0
 
@@ -148,12 +149,6 @@ def majority(handler: Any, train: Sequence[Submission], test: Sequence[Submissio
                     [_pred(mean, mean) for _ in test], fitted={"value": mean})
 
 
-def _best_threshold(scores: list[float], truths: list[Any], positive: str) -> float:
-    from paperpred.outputs.metrics import choose_threshold
-
-    return float(choose_threshold(scores, truths, positive=positive))
-
-
 def mean_rating_rule(handler: Any, train: Sequence[Submission], test: Sequence[Submission]
                      ) -> Baseline | None:
     """The rule on the mean reviewer rating (None when no paper has ratings)."""
@@ -163,8 +158,8 @@ def mean_rating_rule(handler: Any, train: Sequence[Submission], test: Sequence[S
     rating = lambda s: s.labels.get("mean_rating")
     positive = getattr(handler, "positive", None)
     if positive is not None:
-        threshold = _best_threshold([rating(s) for s in train], _truths(handler, train),
-                                    positive)
+        threshold = float(choose_threshold([rating(s) for s in train],
+                                           _truths(handler, train), positive=positive))
         negative = next(label for label in handler.labels if label != positive)
         preds = [_pred(None, None) if rating(s) is None else
                  _pred(positive if rating(s) >= threshold else negative, rating(s))

@@ -87,7 +87,7 @@ class PaperFormatter(InputFormatter):
             return render_reviews(submission, self.use_normalized_reviews,
                                   self.max_review_chars)
         if part == "review_scores":
-            return render_review_scores(submission, getattr(self, "include_mean", True))
+            return render_review_scores(submission)
         if part == "full_text":
             return render_full_text(full_text)
         raise ValueError(f"{type(self).__name__} cannot render part '{part}'")

@@ -117,8 +117,9 @@ def render_review_scores(submission: Submission, include_mean: bool = True) -> s
     reviews = [r for r in submission.reviews if r.rating is not None or r.confidence is not None]
     if not reviews:
         return "Review scores: none available."
-    lines = [f"Review scores ({len(reviews)} reviews; ICLR {submission.year} ratings on "
-             f"{rating_scale(submission.year)}, confidence 1-5):"]
+    header = (f"Review scores ({len(reviews)} reviews; ICLR {submission.year} ratings on "
+              f"{rating_scale(submission.year)}, confidence 1-5):")
+    lines = [header]
     for index, review in enumerate(reviews, 1):
         rating = "n/a" if review.rating is None else _number(review.rating)
         confidence = "n/a" if review.confidence is None else _number(review.confidence)

@@ -8,6 +8,7 @@ from paperpred.config import InputModality
 from paperpred.data.submission import Submission
 from paperpred.inputs.paper import PaperFormatter
 from paperpred.inputs.registry import register_input_formatter
+from paperpred.inputs.render import render_review_scores
 
 
 class _TextFormatter(PaperFormatter):
@@ -143,3 +144,8 @@ class ReviewScoresFormatter(_TextFormatter):
 
     def layout(self, submission: Submission) -> list[str]:
         return (["title"] if self.include_title else []) + ["review_scores"]
+
+    def render_part(self, part: str, submission: Submission, full_text: str | None) -> str | None:
+        if part == "review_scores":
+            return render_review_scores(submission, self.include_mean)
+        return super().render_part(part, submission, full_text)
