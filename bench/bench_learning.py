@@ -16,7 +16,13 @@ on CPU) and the binary decision (Accept = Oral/Spotlight/Poster, Reject = Reject
   the same SFT settings, ``--text-steps`` steps.
 - ``grpo``: GRPO through TRL on the ``scores`` data, with the handler's reward and the format
   reward and the settings of ``--grpo-config`` (configs/train_grpo_cpu.yaml); its per-step mean
-  reward is recorded beside the held-out curve.
+  reward is recorded beside the held-out curve. First (``--format-warmup`` steps, 0 for none)
+  a label-free warm-up: LoRA SFT on the training prompts with answers drawn at random (50/50),
+  merged into the weights, so that GRPO starts from a model that answers in the format with a
+  stochastic decision (the base model answers in format ~6% of the time, and GRPO straight from
+  it made every paper's answer deterministic within ~10 steps: no group of completions
+  differed, so no gradient). Step 0 of the curve is the warmed-up model; the base model's
+  zero-shot is recorded beside it.
 
 Each checkpoint (every ``save_steps``) predicts the held-out papers by label scoring (the
 log-odds of "Accept" over "Reject"); step 0 is the base model (zero-shot). Every point records
@@ -121,8 +127,9 @@ def describe(subs: list, handler: Any) -> dict[str, Any]:
 
 
 # ----- evaluation ------------------------------------------------------------------------
-def evaluate(mode: Any, samples: list, adapter: str | None, batch: int) -> tuple[dict, list]:
-    infer = InferenceConfig(model_name_or_path=mode.config.model_name_or_path,
+def evaluate(mode: Any, samples: list, adapter: str | None, batch: int,
+             model: str | None = None) -> tuple[dict, list]:
+    infer = InferenceConfig(model_name_or_path=model or mode.config.model_name_or_path,
                             adapter_path=adapter, batch_size=batch)
     preds = mode.predict(samples, infer)
     metrics = mode.output_handler.compute_metrics(preds, [s.ground_truth for s in samples])
@@ -158,9 +165,51 @@ def calibrated(mode: Any, calib: list, test_preds: list, test: list, adapter: st
             **{k: _round(metrics.get(k)) for k in KEYS}}
 
 
+# ----- format warm-up (GRPO) --------------------------------------------------------------
+def format_warmup(args: argparse.Namespace, train: list, run_dir: Path) -> dict[str, Any]:
+    """LoRA SFT of the base model on the training prompts with answers drawn at random (50/50,
+    independent of each paper's decision), merged into the weights: the model learns to answer
+    in the handler's format and nothing of the decision, so GRPO starts from a policy whose
+    every group mixes Accept and Reject (from the base model, ~6% of completions are readable
+    and GRPO's first steps make each paper's answer deterministic: no group differs, no
+    gradient)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from paperpred.inference.models import resolve_model
+    from paperpred.outputs.base import ANSWER_PREFIX
+
+    config = load_config(Path(args.sft_config), max_steps=args.format_warmup)
+    config.extra = {**config.extra, "save_steps": 10 ** 6}
+    mode = build_mode(config)
+    rng = random.Random(args.seed + 1)
+    samples = mode.format_samples(train, include_label=True)
+    for sample in samples:
+        sample.label = ANSWER_PREFIX + rng.choice(mode.output_handler.labels)
+        sample.messages = [*sample.prompt_messages,
+                           {"role": "assistant", "content": sample.label}]
+    info = mode.prepare_data(samples, run_dir / "data")
+    started = time.perf_counter()
+    summary = mode.train(mode.generate_config(info, run_dir), overwrite=True)
+    base = resolve_model(config.model)
+    merged = run_dir / "merged"
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    PeftModel.from_pretrained(model, str(run_dir / "checkpoints")).merge_and_unload() \
+        .save_pretrained(merged)
+    AutoTokenizer.from_pretrained(base).save_pretrained(merged)
+    labels = [s.label for s in samples]
+    return {"model": str(merged), "steps": summary.get("steps"),
+            "wall_s": round(time.perf_counter() - started, 1),
+            "labels": {label: labels.count(label) for label in sorted(set(labels))},
+            "how": "LoRA SFT on the training prompts with random answers (50/50, seed "
+                   f"{args.seed + 1}), settings of {Path(args.sft_config).name}, merged"}
+
+
 # ----- one part --------------------------------------------------------------------------
 def run_part(name: str, config: TrainRunConfig, mode: Any, train: list, test: list,
-             info: dict, args: argparse.Namespace) -> dict[str, Any]:
+             info: dict, args: argparse.Namespace,
+             warmup: dict[str, Any] | None = None) -> dict[str, Any]:
     handler, formatter = mode.output_handler, mode.input_formatter
     run_dir = Path(args.workdir) / name
     log(f"{name}: {len(train)} training papers, {len(test)} held out; run folder {run_dir}")
@@ -171,7 +220,11 @@ def run_part(name: str, config: TrainRunConfig, mode: Any, train: list, test: li
     log(f"{name}: baselines " + ", ".join(
         f"{k} {v['balanced_accuracy']}/{v['auc']}" for k, v in baselines.items()))
     zero, zero_preds = evaluate(mode, test_samples, None, args.eval_batch)
-    log(f"{name}: zero-shot {zero}")
+    log(f"{name}: step 0 {zero}")
+    if warmup:
+        base_zero, _ = evaluate(mode, test_samples, None, args.eval_batch, model=warmup["base"])
+        warmup["base_zero_shot"] = base_zero
+        log(f"{name}: base model zero-shot {base_zero}")
     info_data = mode.prepare_data(mode.format_samples(train, include_label=True),
                                   run_dir / "data")
     config_path = mode.generate_config(info_data, run_dir)
@@ -191,9 +244,14 @@ def run_part(name: str, config: TrainRunConfig, mode: Any, train: list, test: li
         "settings": {k: v for k, v in config.to_dict().items() if v not in (None, [], {})},
         "data": {**info, "train": describe(train, handler), "test": describe(test, handler)},
         "baselines": baselines, "curve": curve,
+        **({"format_warmup": warmup} if warmup else {}),
         "train_wall_s": round(train_s, 1),
-        "train_summary": {k: summary.get(k) for k in ("steps", "train_runtime_s", "first_loss",
-                                                      "last_loss")},
+        "train_summary": {"steps": summary.get("steps"),
+                          # GRPO's summary says train_runtime_s, LlamaFactory's train_runtime
+                          "train_runtime_s": summary.get("train_runtime_s",
+                                                         summary.get("train_runtime")),
+                          "first_loss": summary.get("first_loss"),
+                          "last_loss": summary.get("last_loss")},
     }
     if last is not None:
         final = [p["prediction"] for p in last_preds]
@@ -219,9 +277,30 @@ def run_part(name: str, config: TrainRunConfig, mode: Any, train: list, test: li
             k: [_round(s.get(k)) for s in steps]
             for k in sorted({k for s in steps for k in s if k.startswith("rewards/")})}
         result["completion_length"] = [_round(s.get("completion_length")) for s in steps]
+        result["reward_trend"] = reward_trend(result, handler.name)
     else:
         result["loss_per_step"] = [_round(s.get("loss")) for s in steps]
     return result
+
+
+def reward_trend(result: dict[str, Any], handler_name: str, window: int = 10) -> dict[str, Any]:
+    """Mean reward, decision reward and format reward over the first and last ``window`` steps,
+    and whether the held-out answers collapsed to one class (the reward-hacking sign: a rising
+    reward while every paper gets the same answer)."""
+    def ends(values: list) -> dict[str, Any]:
+        values = [v for v in values if v is not None]
+        if not values:
+            return {"first": None, "last": None}
+        return {"first": round(sum(values[:window]) / len(values[:window]), 4),
+                "last": round(sum(values[-window:]) / len(values[-window:]), 4)}
+
+    components = result.get("reward_components", {})
+    last = result["curve"][-1]
+    n = result["data"]["test"]["n"]
+    return {"window_steps": window, "reward": ends(result.get("reward_per_step", [])),
+            "decision_reward": ends(components.get(f"rewards/{handler_name}_reward/mean", [])),
+            "format_reward": ends(components.get("rewards/format_reward/mean", [])),
+            "held_out_one_class": last["called_accept"] in (0, n)}
 
 
 # ----- plot ------------------------------------------------------------------------------
@@ -273,8 +352,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="override max_steps (SFT)")
     parser.add_argument("--grpo-steps", type=int, default=None)
     parser.add_argument("--text-steps", type=int, default=None)
-    parser.add_argument("--review-chars", type=int, default=200)
+    parser.add_argument("--review-chars", type=int, default=150)
+    parser.add_argument("--text-max-length", type=int, default=768,
+                        help="max_length of the text part: abstract + reviews + instruction "
+                             "fit whole (about 510 tokens on average at --review-chars 150)")
     parser.add_argument("--save-every", type=int, default=25)
+    parser.add_argument("--format-warmup", type=int, default=30,
+                        help="GRPO: steps of SFT on random answers before GRPO (0: none)")
     parser.add_argument("--calibrate", type=int, default=64)
     parser.add_argument("--eval-batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
@@ -287,19 +371,26 @@ def main() -> None:
     results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
     results.setdefault("parts", {})
     for name in parts:
+        warmup = None
         if name == "grpo":
             config = load_config(Path(args.grpo_config), max_steps=args.grpo_steps)
+            if args.format_warmup:
+                train, _, _ = scores_data(args, build_mode(config).output_handler)
+                warmup = format_warmup(args, train, Path(args.workdir) / "grpo-format-warmup")
+                warmup["base"] = config.model
+                config.model = warmup["model"]
         elif name == "text":
             config = load_config(Path(args.sft_config), max_steps=args.text_steps,
                                  input="abstract_with_reviews",
-                                 input_kwargs={"max_review_chars": args.review_chars})
+                                 input_kwargs={"max_review_chars": args.review_chars},
+                                 max_length=args.text_max_length)
         else:
             config = load_config(Path(args.sft_config), max_steps=args.steps)
         config.extra = {**config.extra, "save_steps": args.save_every, "save_total_limit": 100}
         mode = build_mode(config)
         train, test, info = (text_data if name == "text" else scores_data)(
             args, mode.output_handler)
-        results["parts"][name] = run_part(name, config, mode, train, test, info, args)
+        results["parts"][name] = run_part(name, config, mode, train, test, info, args, warmup)
         results.update({
             "what": __doc__.split("\n\n")[0],
             "written": datetime.now(UTC).isoformat(timespec="seconds"),

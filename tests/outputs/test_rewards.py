@@ -19,13 +19,31 @@ from paperpred.outputs import (
 @pytest.mark.parametrize("text,truth,expected", [
     ("Answer: Accept", "Answer: Accept", 1.0),
     ("Reasoning: strong.\nAnswer: Accept", "Accept", 1.0),
-    ("Answer: Reject", "Answer: Accept", 0.0),
+    ("Answer: Reject", "Answer: Accept", -1.0),
+    ("Answer: Accept", "Reject", -1.0),
     ("I cannot tell.", "Answer: Accept", -0.5),
     ("", "Answer: Reject", -0.5),
     ("Answer: Accept or Reject", "Answer: Reject", -0.5),
 ])
 def test_binary_reward(text: str, truth: str, expected: float) -> None:
     assert BinaryAcceptRejectHandler().reward(text, truth) == expected
+
+
+def test_binary_reward_gives_a_fixed_answer_nothing_over_chance() -> None:
+    """On balanced papers one fixed answer earns what chance earns (0), less than telling the
+    papers apart and more than an unreadable answer: GRPO cannot profit from answering one
+    class (the hacking a 1/0 reward allowed: a fixed answer earned half of the best reward)."""
+    handler = BinaryAcceptRejectHandler()
+    truths = ["Answer: Accept", "Answer: Reject"] * 10
+
+    def mean(answers: list[str]) -> float:
+        return sum(handler.reward(a, t) for a, t in zip(answers, truths)) / len(truths)
+
+    always_accept = mean(["Answer: Accept"] * len(truths))
+    always_reject = mean(["Answer: Reject"] * len(truths))
+    assert always_accept == always_reject == 0.0
+    assert mean(truths) == 1.0
+    assert mean(["no idea"] * len(truths)) < always_accept
 
 
 @pytest.mark.parametrize("text,truth,expected", [
@@ -73,7 +91,7 @@ def test_trl_adapter_with_string_completions() -> None:
     out = fn(prompts=["p1", "p2", "p3"], completions=["Answer: Accept", "Answer: Reject", "??"],
              completion_ids=[[1], [2], [3]], label=["Answer: Accept", "Answer: Accept",
                                                     "Answer: Reject"], year=[2017] * 3)
-    assert out == [1.0, 0.0, -0.5]
+    assert out == [1.0, -1.0, -0.5]
     assert all(isinstance(x, float) for x in out)
 
 

@@ -381,3 +381,46 @@ def test_worker_subprocess_run(tmp_path, rows, tiny_qwen2_dir):
     assert log.startswith("$ python -m paperpred.training.grpo_worker")
     assert "[paperpred] step 1/1" in log
     assert (tmp_path / "run" / "checkpoints" / "adapter_model.safetensors").is_file()
+
+
+def test_loraplus_ratio_reaches_the_grpo_optimizer(tmp_path, rows, tiny_qwen2_dir):
+    """``loraplus_lr_ratio`` (the key LlamaFactory takes for SFT) gives GRPO a LoRA+ optimizer:
+    B matrices at ratio x learning_rate, A matrices at learning_rate."""
+    from peft import LoraConfig
+    from trl import GRPOConfig, GRPOTrainer
+
+    from paperpred.training.loraplus import with_loraplus
+
+    config = training_config(tiny_qwen2_dir, learning_rate=2e-4,
+                             extra={**TINY_RUN, "loraplus_lr_ratio": 16})
+    mode = GRPOMode(config, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
+    info = mode.prepare_data(mode.format_samples(rows, include_label=True), tmp_path / "d")
+    cfg = load_run_config(mode.generate_config(info, tmp_path / "run"))
+    assert cfg["optimizer"] == {"loraplus_lr_ratio": 16}
+    assert "loraplus_lr_ratio" not in cfg["grpo"] and "loraplus_lr_ratio" not in cfg["lora"]
+    assert with_loraplus(GRPOTrainer, None) is GRPOTrainer
+
+    from paperpred.training.grpo_data import load_grpo_dataset
+
+    def flat(completions, **kwargs):
+        return [0.0] * len(completions)
+
+    trainer = with_loraplus(GRPOTrainer, 16)(
+        model=str(tiny_qwen2_dir), reward_funcs=[flat, flat], args=GRPOConfig(**cfg["grpo"]),
+        train_dataset=load_grpo_dataset(cfg["data"]), peft_config=LoraConfig(**cfg["lora"]))
+    optimizer = trainer.create_optimizer()
+    names = {id(p): n for n, p in trainer.model.named_parameters()}
+    rates = {}
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            kind = "B" if "lora_B" in names[id(param)] else "A"
+            rates.setdefault(kind, set()).add(group["lr"])
+    assert rates == {"A": {2e-4}, "B": {2e-4 * 16}}
+
+
+def test_loraplus_ratio_must_be_positive(tmp_path, rows, tiny_qwen2_dir):
+    config = training_config(tiny_qwen2_dir, extra={**TINY_RUN, "loraplus_lr_ratio": 0})
+    mode = GRPOMode(config, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
+    info = mode.prepare_data(mode.format_samples(rows, include_label=True), tmp_path / "d")
+    with pytest.raises(GRPOConfigError, match="loraplus_lr_ratio must be positive"):
+        mode.generate_config(info, tmp_path / "run")

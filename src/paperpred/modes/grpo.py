@@ -126,14 +126,14 @@ class GRPOMode(ZeroShotMode):
         paperpred.training.grpo_worker`` or ``accelerate launch`` for multi-GPU configs) when
         ``subprocess_run`` is True or the config asks for several processes. A worker process
         imports user reward functions by their ``module:function`` reference. A killed run
-        resumes from its last checkpoint; a finished one is not trained again unless
-        ``overwrite``.
+        resumes from its last checkpoint when it was trained with the same settings; a
+        finished one is not trained again; ``overwrite`` starts afresh in either case.
         """
         from paperpred.training.grpo_config import load_run_config
-        from paperpred.training.layout import refuse_finished
+        from paperpred.training.layout import prepare_output_dir
 
         cfg = load_run_config(config_path)
-        refuse_finished(cfg["grpo"]["output_dir"], overwrite)
+        prepare_output_dir(cfg["grpo"]["output_dir"], overwrite, cfg)
         many = int(cfg["launch"].get("num_processes") or 1) > 1 or bool(
             cfg["launch"].get("accelerate_config"))
         if subprocess_run is None:

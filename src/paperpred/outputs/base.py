@@ -68,8 +68,9 @@ class OutputHandler(ABC):
 
     output_type: ClassVar[OutputType | None] = None
     registry_name: ClassVar[str | None] = None  # set on the class by register_output_handler
-    # GRPO reward for an answer that cannot be read: below a wrong answer (0.0), so the policy
-    # learns the answer format before anything else.
+    # GRPO reward for an answer that cannot be read: below the default reward of a wrong answer
+    # (0.0), so the policy learns the answer format before anything else. (The binary handler
+    # charges -1.0 for a wrong answer, so that one fixed answer earns no more than chance.)
     parse_failure_reward: ClassVar[float] = -0.5
 
     init_kwargs: dict[str, Any]

@@ -26,7 +26,10 @@ class BinaryAcceptRejectHandler(DecisionHandler):
 
     Label scoring: ``score`` is the log-odds of Accept, ``logp(Accept) - logp(Reject)``;
     the prediction is Accept when ``score >= 0`` (or the chosen threshold).
-    Reward: 1.0 correct, 0.0 wrong, -0.5 unreadable.
+    Reward: 1.0 correct, -1.0 wrong, -0.5 unreadable. A wrong answer costs as much as a
+    right one earns, so one fixed answer earns 0 on balanced papers (chance): GRPO gains
+    only by telling papers apart. (With 0 for a wrong answer, a fixed answer earned half the
+    reward, and GRPO on ICLR review scores learned the format and one answer, nothing else.)
     """
 
     output_type = OutputType.BINARY
@@ -38,6 +41,10 @@ class BinaryAcceptRejectHandler(DecisionHandler):
         (r"reject(?:ed|s|ion)?", "Reject"),
         (r"workshop(?:\s+track)?", "Reject"),
     )
+
+    def reward_value(self, prediction: Any, truth: Any) -> float:
+        """1.0 for the right decision, -1.0 for the wrong one."""
+        return 1.0 if prediction == truth else -1.0
 
     def get_instruction(self) -> str:
         """Ask for Accept or Reject at ICLR, in the ``Answer:`` format."""

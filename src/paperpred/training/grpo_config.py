@@ -9,6 +9,8 @@ Sections::
     rewards: handler (output handler config) and functions (name, kind, ref)
     launch:  num_processes, accelerate_config, deepspeed, command
     grpo:    trl.GRPOConfig(**grpo) as it is (output_dir = out_dir/checkpoints, ...)
+    optimizer (optional): loraplus_lr_ratio (LoRA+: the B matrices learn at that multiple
+             of learning_rate, as LlamaFactory's key of the same name does for SFT)
 
 TrainingConfig -> GRPOConfig: grpo_group_size -> num_generations, grpo_kl_coeff -> beta,
 learning_rate, num_epochs -> num_train_epochs, batch_size -> per_device_train_batch_size,
@@ -17,7 +19,7 @@ gradient_accumulation_steps, max_length -> max_prompt_length + max_completion_le
 ``vllm_mode``, ``temperature``, ...) and takes paperpred's own keys: ``num_processes``,
 ``num_machines``, ``machine_rank``, ``main_process_ip``, ``main_process_port`` (multi-GPU via
 accelerate, see :mod:`.grpo_launch`), ``deepspeed`` (``zero2``, ``zero3`` or a JSON path),
-``lora_target_modules`` and ``lora_exclude_modules``.
+``lora_target_modules``, ``lora_exclude_modules`` and ``loraplus_lr_ratio``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from paperpred.training.grpo_launch import LAUNCH_KEYS, header_comments, launch_
 
 CONFIG_NAME = "grpo_config.yaml"
 LORA_KEYS = ("lora_target_modules", "lora_exclude_modules")
+OPTIMIZER_KEYS = ("loraplus_lr_ratio",)
 TARGET_KEYS = ("target_device",)
+PAPERPRED_KEYS = LAUNCH_KEYS + LORA_KEYS + OPTIMIZER_KEYS + TARGET_KEYS
 # Vision towers and projectors of the common VL families (Qwen2/2.5-VL "visual", LLaVA, ...).
 VISION_TOWER = (r".*\.(visual|vision_tower|vision_model|multi_modal_projector|mm_projector)"
                 r"\..*")
@@ -121,12 +125,11 @@ def check_keys(keys: set[str]) -> None:
     if unknown:
         hints = []
         for key in unknown:
-            close = difflib.get_close_matches(key, sorted(names) + list(LAUNCH_KEYS + LORA_KEYS
-                                                                     + TARGET_KEYS), 1)
+            close = difflib.get_close_matches(key, sorted(names) + list(PAPERPRED_KEYS), 1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise GRPOConfigError(
             "TrainingConfig.extra has keys that are neither trl.GRPOConfig fields nor "
-            f"paperpred's ({', '.join(LAUNCH_KEYS + LORA_KEYS + TARGET_KEYS)}): "
+            f"paperpred's ({', '.join(PAPERPRED_KEYS)}): "
             f"{', '.join(hints)}")
 
 
@@ -193,6 +196,10 @@ def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path
     extra = dict(getattr(config, "extra", None) or {})
     launch_extra = {k: extra.pop(k) for k in LAUNCH_KEYS if k in extra}
     lora_extra = {k: extra.pop(k) for k in LORA_KEYS if k in extra}
+    optimizer = {k: extra.pop(k) for k in OPTIMIZER_KEYS if k in extra}
+    if "loraplus_lr_ratio" in optimizer and float(optimizer["loraplus_lr_ratio"]) <= 0:
+        raise GRPOConfigError(f"loraplus_lr_ratio must be positive (16 is usual), got "
+                              f"{optimizer['loraplus_lr_ratio']}")
     cuda = target_is_cuda(extra.pop("target_device", None))
     check_keys(set(extra))
     vision = bool(data_info.get("vision"))
@@ -212,7 +219,7 @@ def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path
     from paperpred.config import ModelType
 
     model_type = getattr(config, "model_type", ModelType.TEXT_ONLY)
-    return {
+    cfg = {
         "model": {"model_name_or_path": str(config.model_name_or_path),
                   "model_type": getattr(model_type, "value", str(model_type)),
                   "vision": vision, "weights_here": here},
@@ -223,6 +230,9 @@ def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path
         "launch": launch,
         "grpo": grpo,
     }
+    if optimizer:
+        cfg["optimizer"] = optimizer
+    return cfg
 
 
 def write_run_config(cfg: dict[str, Any], out_dir: str | Path) -> Path:

@@ -30,6 +30,7 @@ from paperpred.training.grpo_config import TRL_INSTALL_HINT, GRPOConfigError, lo
 from paperpred.training.grpo_data import load_grpo_dataset
 from paperpred.training.grpo_rewards import RewardSpec, build_rewards
 from paperpred.training.layout import LOG, SUMMARY, run_dir_of
+from paperpred.training.loraplus import with_loraplus
 
 # Set by GRPOMode.train when it runs this module as a subprocess and writes its output to
 # train.log itself.
@@ -107,6 +108,7 @@ def run(config_path: str | Path, reward_callables: dict[str, Callable[..., Any]]
         reward.check(dataset[0][label_column])
     model_path = resolve_model(cfg["model"]["model_name_or_path"])
     args = GRPOConfig(**cfg["grpo"])
+    ratio = (cfg.get("optimizer") or {}).get("loraplus_lr_ratio")
     resume = _last_checkpoint(Path(args.output_dir))
     teed = os.environ.get(ENV_TEED) == "1"
     main = int(os.environ.get("RANK", "0")) == 0
@@ -114,6 +116,7 @@ def run(config_path: str | Path, reward_callables: dict[str, Callable[..., Any]]
         print(f"[paperpred] GRPO: {cfg['model']['model_name_or_path']}, {len(dataset)} prompts x "
               f"{args.num_generations} generations, rewards "
               f"{', '.join(f'{s.name} x{w:g}' for s, w in zip(specs, args.reward_weights))}"
+              + (f"; LoRA+ ratio {ratio:g}" if ratio else "")
               + (f"; resuming from {resume}" if resume else "")
               + f" (log: {run_dir / LOG})", file=stream, flush=True)
     started = time.monotonic()
@@ -121,7 +124,8 @@ def run(config_path: str | Path, reward_callables: dict[str, Callable[..., Any]]
         callback = GRPOProgressCallback(run_dir, stats, stream if main else None,
                                         log_file or (sys.stdout if teed else None),
                                         reset=resume is None and main)
-        trainer = GRPOTrainer(model=model_path, reward_funcs=rewards, args=args,
+        trainer_cls = with_loraplus(GRPOTrainer, ratio)
+        trainer = trainer_cls(model=model_path, reward_funcs=rewards, args=args,
                               train_dataset=dataset, peft_config=LoraConfig(**cfg["lora"]),
                               callbacks=[callback])
         trainer.remove_callback(PrinterCallback)  # the callback prints one line per step

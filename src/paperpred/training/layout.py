@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from paperpred.errors import PaperpredError
 
@@ -35,17 +38,59 @@ def adapter_dir(run_dir: str | Path) -> Path:
     return Path(run_dir) / CHECKPOINTS
 
 
-def refuse_finished(output_dir: str | Path, overwrite: bool) -> None:
-    """Stop before training into a folder that already holds a trained adapter, or (with
-    ``overwrite``) remove that folder. A folder with only ``checkpoint-N/`` is a killed run:
-    it is left for the trainer to resume."""
+# In the adapter folder: the config its checkpoints are being trained with.
+TRAINED_WITH = "paperpred_trained_with.yaml"
+# Settings that may change when a killed run is resumed: how long it trains and saves.
+RESUMABLE_CHANGES = ("max_steps", "num_train_epochs", "save_steps", "save_total_limit")
+
+
+def prepare_output_dir(output_dir: str | Path, overwrite: bool,
+                    config: dict[str, Any] | None = None) -> None:
+    """Make ``output_dir`` (the adapter folder) ready to train ``config`` into.
+
+    - ``overwrite``: remove whatever is there (a finished adapter or a killed run's
+      ``checkpoint-N/`` folders) and start afresh.
+    - A trained adapter is there: refuse (predict with it, or overwrite).
+    - ``checkpoint-N/`` folders of a killed run: left for the trainer to resume, but only when
+      they were trained with this same ``config`` (apart from :data:`RESUMABLE_CHANGES`);
+      otherwise refuse, naming the settings that differ (a resumed run would silently go on
+      with the other run's weights, optimizer state and step count).
+
+    ``config`` (the run's parsed config) is recorded in ``output_dir`` for that check.
+    """
     output_dir = Path(output_dir)
-    if not (output_dir / "adapter_config.json").exists():
-        return
-    if not overwrite:
+    if overwrite and output_dir.exists():
+        shutil.rmtree(output_dir)
+    if (output_dir / "adapter_config.json").exists():
         raise PaperpredError(f"{output_dir} already holds a trained adapter: predict with it, "
                              "or pass overwrite=True (--overwrite) to train again")
-    shutil.rmtree(output_dir)
+    if config is None:
+        return
+    record = output_dir / TRAINED_WITH
+    if any(output_dir.glob("checkpoint-*")) and record.exists():
+        old, new = _flat(yaml.safe_load(record.read_text()) or {}), _flat(config)
+        changed = [k for k in sorted(set(old) | set(new))
+                   if k.rsplit(".", 1)[-1] not in RESUMABLE_CHANGES and old.get(k) != new.get(k)]
+        if changed:
+            shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:6])
+            more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""
+            raise PaperpredError(
+                f"{output_dir} holds the checkpoints of a killed run trained with other "
+                f"settings ({shown}{more}); resuming would mix the two runs. Pass "
+                "overwrite=True (--overwrite) to start afresh, or train into another folder")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    record.write_text(yaml.safe_dump(config, sort_keys=True))
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"grpo": {"beta": 0.1}}`` -> ``{"grpo.beta": 0.1}``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 class TrainingError(PaperpredError):

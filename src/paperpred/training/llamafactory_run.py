@@ -24,7 +24,7 @@ from paperpred.training.layout import (
     PROGRESS,
     SUMMARY,
     adapter_dir,
-    refuse_finished,
+    prepare_output_dir,
     run_dir_of,
     training_failed,
 )
@@ -95,8 +95,9 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
                      overwrite: bool = False) -> dict[str, Any]:
     """Train with ``llamafactory-cli train config_path``.
 
-    A run killed half-way resumes from its last checkpoint; a finished one (an adapter in
-    ``output_dir``) is refused unless ``overwrite``, which removes it first.
+    A run killed half-way resumes from its last checkpoint when it was trained with the same
+    settings (else it is refused, naming what changed); a finished one (an adapter in
+    ``output_dir``) is refused; ``overwrite`` removes either first and starts afresh.
 
     Progress lines go to ``stream`` and ``train_progress.jsonl``; the full output to
     ``train.log``; the final metrics (runtime, samples/s, tokens/s, losses) to
@@ -116,7 +117,7 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
     executable = find_llamafactory_cli(cli)
     args = yaml.safe_load(config_path.read_text()) or {}
     output_dir = Path(args.get("output_dir", adapter_dir(config_path.parent)))
-    refuse_finished(output_dir, overwrite)
+    prepare_output_dir(output_dir, overwrite, args)
     if args.get("model_name_or_path"):  # a Hub model not here: one line now, not a traceback
         from paperpred.inference.models import resolve_model
 
