@@ -374,11 +374,6 @@ def main() -> None:
         warmup = None
         if name == "grpo":
             config = load_config(Path(args.grpo_config), max_steps=args.grpo_steps)
-            if args.format_warmup:
-                train, _, _ = scores_data(args, build_mode(config).output_handler)
-                warmup = format_warmup(args, train, Path(args.workdir) / "grpo-format-warmup")
-                warmup["base"] = config.model
-                config.model = warmup["model"]
         elif name == "text":
             config = load_config(Path(args.sft_config), max_steps=args.text_steps,
                                  input="abstract_with_reviews",
@@ -390,6 +385,10 @@ def main() -> None:
         mode = build_mode(config)
         train, test, info = (text_data if name == "text" else scores_data)(
             args, mode.output_handler)
+        if name == "grpo" and args.format_warmup:  # GRPO then starts from the merged model
+            warmup = format_warmup(args, train, Path(args.workdir) / "grpo-format-warmup")
+            warmup["base"], config.model = config.model, warmup["model"]
+            mode = build_mode(config)
         results["parts"][name] = run_part(name, config, mode, train, test, info, args, warmup)
         results.update({
             "what": __doc__.split("\n\n")[0],

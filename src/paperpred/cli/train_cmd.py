@@ -69,7 +69,8 @@ def add_parser(commands) -> None:
                        help="write the dataset and the config, print the command, do not train")
     train.add_argument("--compare-zero-shot", action="store_true",
                        help="also predict the held-out rows with the base model")
-    train.add_argument("--overwrite", action="store_true", help="start afresh over a finished or killed run")
+    train.add_argument("--overwrite", action="store_true",
+                       help="start afresh over a finished or killed run")
     train.set_defaults(run=run_train)
     prepare = commands.add_parser(
         "prepare", help="write a training dataset (LlamaFactory or GRPO format)",

@@ -45,7 +45,7 @@ RESUMABLE_CHANGES = ("max_steps", "num_train_epochs", "save_steps", "save_total_
 
 
 def prepare_output_dir(output_dir: str | Path, overwrite: bool,
-                    config: dict[str, Any] | None = None) -> None:
+                       config: dict[str, Any] | None = None) -> None:
     """Make ``output_dir`` (the adapter folder) ready to train ``config`` into.
 
     - ``overwrite``: remove whatever is there (a finished adapter or a killed run's

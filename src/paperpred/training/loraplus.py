@@ -20,8 +20,6 @@ def with_loraplus(trainer_cls: type, ratio: float | None) -> type:
     ratio = float(ratio)
 
     class LoraPlusTrainer(trainer_cls):  # type: ignore[misc, valid-type]
-        loraplus_lr_ratio = ratio
-
         def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
             if self.optimizer is None:
                 from peft.optimizers import create_loraplus_optimizer
