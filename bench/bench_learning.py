@@ -43,6 +43,7 @@ Writes bench/results/learning.json and bench/results/learning.png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -167,12 +168,14 @@ def calibrated(mode: Any, calib: list, test_preds: list, test: list, adapter: st
 
 # ----- format warm-up (GRPO) --------------------------------------------------------------
 def format_warmup(args: argparse.Namespace, train: list, run_dir: Path) -> dict[str, Any]:
-    """LoRA SFT of the base model on the training prompts with answers drawn at random (50/50,
-    independent of each paper's decision), merged into the weights: the model learns to answer
-    in the handler's format and nothing of the decision, so GRPO starts from a policy whose
-    every group mixes Accept and Reject (from the base model, ~6% of completions are readable
-    and GRPO's first steps make each paper's answer deterministic: no group differs, no
-    gradient)."""
+    """LoRA SFT of the base model on the training prompts, each prompt once with every answer
+    (Accept and Reject), merged into the weights: the model learns to answer in the handler's
+    format and nothing of the decision (both answers of a paper are equally right), so GRPO
+    starts from a policy whose every group mixes Accept and Reject (from the base model, ~6%
+    of completions are readable and GRPO's first steps make each paper's answer
+    deterministic: no group differs, no gradient). An earlier version drew one answer per
+    paper at random, shuffled; its model said Accept with p~0.24 for every paper (and
+    shuffled pairs ~0.07), so its held-out answers started all Reject."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -181,14 +184,16 @@ def format_warmup(args: argparse.Namespace, train: list, run_dir: Path) -> dict[
     from paperpred.outputs.base import ANSWER_PREFIX
 
     config = load_config(Path(args.sft_config), max_steps=args.format_warmup)
-    config.extra = {**config.extra, "save_steps": 10 ** 6}
+    # In order: each batch of 4 holds two prompts with both answers, so no step favours one.
+    config.extra = {**config.extra, "save_steps": 10 ** 6, "disable_shuffling": True}
     mode = build_mode(config)
-    rng = random.Random(args.seed + 1)
-    samples = mode.format_samples(train, include_label=True)
-    for sample in samples:
-        sample.label = ANSWER_PREFIX + rng.choice(mode.output_handler.labels)
-        sample.messages = [*sample.prompt_messages,
-                           {"role": "assistant", "content": sample.label}]
+    samples = []
+    for sample in mode.format_samples(train, include_label=True):
+        for answer in mode.output_handler.labels:
+            label = ANSWER_PREFIX + answer
+            samples.append(dataclasses.replace(
+                sample, label=label,
+                messages=[*sample.prompt_messages, {"role": "assistant", "content": label}]))
     info = mode.prepare_data(samples, run_dir / "data")
     started = time.perf_counter()
     summary = mode.train(mode.generate_config(info, run_dir), overwrite=True)
@@ -202,8 +207,8 @@ def format_warmup(args: argparse.Namespace, train: list, run_dir: Path) -> dict[
     return {"model": str(merged), "steps": summary.get("steps"),
             "wall_s": round(time.perf_counter() - started, 1),
             "labels": {label: labels.count(label) for label in sorted(set(labels))},
-            "how": "LoRA SFT on the training prompts with random answers (50/50, seed "
-                   f"{args.seed + 1}), settings of {Path(args.sft_config).name}, merged"}
+            "how": "LoRA SFT on the training prompts, each with every answer (label-free), "
+                   f"settings of {Path(args.sft_config).name}, merged"}
 
 
 # ----- one part --------------------------------------------------------------------------

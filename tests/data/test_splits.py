@@ -13,6 +13,7 @@ from paperpred.data import ICLRDataLoader, Submission, load_sample
 from paperpred.data.splits import (
     Split,
     balance_classes,
+    interleave_classes,
     multiclass_or_binary_label,
     split_by_year,
     stratified_split,
@@ -269,3 +270,14 @@ def test_balancing_one_class_is_a_data_error(sample: list[Submission]) -> None:
     rejects = [s for s in sample if s.get_binary_label() == "Reject"]
     with pytest.raises(DataError, match="cannot balance"):
         balance_classes(rejects)
+
+
+def test_interleave_classes_takes_turns_and_keeps_everything():
+    items = [("a", i) for i in range(3)] + [("b", i) for i in range(5)]
+    ordered = interleave_classes(items, lambda item: item[0], seed=1)
+    assert sorted(ordered) == sorted(items)  # nothing dropped, nothing added
+    assert [k for k, _ in ordered[:6]] == ["a", "b"] * 3
+    assert [k for k, _ in ordered[6:]] == ["b", "b"]
+    assert interleave_classes(items, lambda item: item[0], seed=1) == ordered
+    orders = {tuple(interleave_classes(items, lambda item: item[0], seed=s)) for s in range(6)}
+    assert len(orders) > 1  # each class is shuffled by the seed

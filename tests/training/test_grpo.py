@@ -424,3 +424,45 @@ def test_loraplus_ratio_must_be_positive(tmp_path, rows, tiny_qwen2_dir):
     info = mode.prepare_data(mode.format_samples(rows, include_label=True), tmp_path / "d")
     with pytest.raises(GRPOConfigError, match="loraplus_lr_ratio must be positive"):
         mode.generate_config(info, tmp_path / "run")
+
+
+# ----- stratified batches ----------------------------------------------------------------
+def test_stratified_batches_write_the_classes_in_turn_and_keep_that_order(tmp_path, rows,
+                                                                          tiny_qwen2_dir):
+    from trl import GRPOConfig
+
+    accepted = [r for r in rows if r.get_binary_label() == "Accept"]
+    rejected = [r for r in rows if r.get_binary_label() == "Reject"]
+    papers = accepted * 3 + rejected * 2  # 6 Accept first, then 4 Reject
+    config = training_config(tiny_qwen2_dir, batch_size=4, grpo_group_size=2,
+                             extra={**TINY_RUN, "stratified_batches": True})
+    mode = GRPOMode(config, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
+    info = mode.prepare_data(mode.format_samples(papers, include_label=True), tmp_path / "d")
+    labels = [json.loads(x)["label"] for x in Path(info["train_file"]).read_text().splitlines()]
+    assert labels[:8] == ["Answer: Accept", "Answer: Reject"] * 4  # every step: 1 + 1 prompts
+    assert sorted(labels) == sorted(f"Answer: {r.get_binary_label()}" for r in papers)
+    assert info["interleaved"] is True and info["classes"] == {"Accept": 6, "Reject": 4}
+    grpo = load_run_config(mode.generate_config(info, tmp_path / "run"))["grpo"]
+    assert grpo["shuffle_dataset"] is False and "stratified_batches" not in grpo
+    assert GRPOConfig(**grpo).shuffle_dataset is False  # TRL reads the rows in that order
+
+    plain = GRPOMode(training_config(tiny_qwen2_dir), AbstractOnlyFormatter(),
+                     BinaryAcceptRejectHandler())
+    info = plain.prepare_data(plain.format_samples(papers, include_label=True), tmp_path / "p")
+    assert info["interleaved"] is False
+    assert "shuffle_dataset" not in load_run_config(plain.generate_config(info,
+                                                                          tmp_path / "q"))["grpo"]
+    with pytest.raises(GRPOConfigError, match="written in its own order"):
+        mode.generate_config(info, tmp_path / "r")
+
+
+def test_stratified_batches_refuse_what_they_cannot_balance(tmp_path, rows, tiny_qwen2_dir):
+    odd = training_config(tiny_qwen2_dir, batch_size=6, grpo_group_size=2,
+                          extra={**TINY_RUN, "stratified_batches": True})
+    mode = GRPOMode(odd, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
+    info = mode.prepare_data(mode.format_samples(rows * 2, include_label=True), tmp_path / "d")
+    with pytest.raises(GRPOConfigError, match="3 prompts, not a multiple of the 2 classes"):
+        mode.generate_config(info, tmp_path / "run")
+    numeric = GRPOMode(odd, AbstractOnlyFormatter(), CitationPercentileHandler())
+    with pytest.raises(GRPOConfigError, match="needs a decision output"):
+        numeric.prepare_data(numeric.format_samples(rows, include_label=True), tmp_path / "n")

@@ -4,6 +4,7 @@ held-out evaluation with the adapter, progress in the run folder."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,6 +13,8 @@ from paperpred.cli.main import main
 from paperpred.training.progress import read_progress
 
 pytest.importorskip("trl", reason="TRL is not installed (paperpred[train])")
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REWARDS = '''
 CALLS = []
@@ -49,3 +52,22 @@ def test_train_grpo_with_a_named_reward(tiny_qwen2_dir, tmp_path, monkeypatch, c
     # finished: refused without --overwrite
     assert main(args) == 1
     assert "already holds a trained adapter" in capsys.readouterr().err
+
+
+def test_shipped_grpo_cpu_config_writes_stratified_batches(tmp_path, capsys):
+    """configs/train_grpo_cpu.yaml on the bundled sample: every step's 8 prompts are 4
+    accepted and 4 rejected papers, read in order by TRL."""
+    from paperpred.training.grpo_config import load_run_config
+
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(ROOT / "configs" / "train_grpo_cpu.yaml"),
+                 "--model", "tiny-qwen2", "--output-dir", str(run), "--config-only"]) == 0
+    cfg = load_run_config(run / "grpo_config.yaml")
+    assert cfg["grpo"]["shuffle_dataset"] is False and cfg["data"]["interleaved"] is True
+    accept, reject = cfg["data"]["classes"]["Accept"], cfg["data"]["classes"]["Reject"]
+    assert accept == reject > 100  # balance: true, then the classes in turn
+    prompts = cfg["grpo"]["per_device_train_batch_size"] // cfg["grpo"]["num_generations"]
+    rows = [json.loads(x) for x in open(cfg["data"]["train_file"], encoding="utf-8")]
+    for start in range(0, len(rows) - prompts + 1, prompts):
+        step = [r["label"] for r in rows[start:start + prompts]]
+        assert step.count("Answer: Accept") == step.count("Answer: Reject"), start

@@ -7,7 +7,13 @@ from paperpred.data.pages import RenderReport, render_pdf, render_pdf_dir
 from paperpred.data.report import LoadReport
 from paperpred.data.reviews import Review, normalize_review
 from paperpred.data.sample import load_sample, sample_path
-from paperpred.data.splits import Split, balance_classes, split_by_year, stratified_split
+from paperpred.data.splits import (
+    Split,
+    balance_classes,
+    interleave_classes,
+    split_by_year,
+    stratified_split,
+)
 from paperpred.data.submission import Submission
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "Submission",
     "add_percentile_labels",
     "balance_classes",
+    "interleave_classes",
     "load_sample",
     "normalize_decision",
     "normalize_review",

@@ -22,10 +22,12 @@ import math
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable, Iterator, Sequence
+from typing import Callable, Hashable, Iterable, Iterator, Sequence, TypeVar
 
 from paperpred.data.submission import Submission
 from paperpred.errors import DataError, PaperpredError
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -367,3 +369,28 @@ def balance_classes(
         len(classes), size, len(keep), len(subs), dropped_unlabelled,
     )
     return [subs[i] for i in sorted(keep)]
+
+
+# ----- ordering ---------------------------------------------------------------------------
+def interleave_classes(items: Sequence[T], label_fn: Callable[[T], Hashable], seed: int = 42
+                       ) -> list[T]:
+    """Reorder ``items`` so that the classes take turns (A, B, A, B, ... for two classes),
+    each class shuffled with ``seed``: every run of ``k x number-of-classes`` consecutive items
+    holds ``k`` of each class. Once the smaller classes run out, the rest follow shuffled.
+    Nothing is dropped.
+
+    Used for GRPO's stratified batches: with TRL's shuffling off, each step's prompts are
+    consecutive items, so each step sees the classes in equal numbers.
+    """
+    classes: dict[Hashable, list[T]] = defaultdict(list)
+    for item in items:
+        classes[label_fn(item)].append(item)
+    queues = []
+    for label in sorted(classes, key=_sort_key):
+        members = list(classes[label])
+        random.Random(f"{seed}:{label!r}").shuffle(members)
+        queues.append(members)
+    ordered: list[T] = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        ordered.extend(q[turn] for q in queues if turn < len(q))
+    return ordered

@@ -38,7 +38,8 @@ class GRPOMode(ZeroShotMode):
             ``config.extra`` overrides or adds TRL ``GRPOConfig`` fields (``max_steps``,
             ``use_vllm``, ``vllm_mode``, ``temperature``, ...) and takes ``num_processes``,
             ``num_machines``, ``main_process_ip``, ``main_process_port``, ``deepspeed``
-            (``zero2``/``zero3``/JSON path), ``lora_target_modules``, ``lora_exclude_modules``.
+            (``zero2``/``zero3``/JSON path), ``lora_target_modules``, ``lora_exclude_modules``,
+            ``loraplus_lr_ratio`` and ``stratified_batches`` (see :meth:`prepare_data`).
             ``val_size`` is not used (evaluate with ``predict`` on held-out samples).
         input_formatter: how a paper is shown.
         output_handler: what is predicted; its label text (``"Answer: 0.73"``) is the ground
@@ -84,11 +85,31 @@ class GRPOMode(ZeroShotMode):
     def prepare_data(self, samples: list[Sample], output_dir: str | Path) -> dict[str, Any]:
         """Write the prompt-only dataset (``output_dir/grpo_train.jsonl``, page images under
         ``output_dir/images``). Returns data_info (paths, counts, skipped samples by reason,
-        whether vision); see :func:`paperpred.training.grpo_data.write_grpo_dataset`."""
+        whether vision); see :func:`paperpred.training.grpo_data.write_grpo_dataset`.
+
+        With ``config.extra["stratified_batches"]`` (decision outputs only) the rows are
+        written with the classes taking turns and TRL reads them in order, so every step
+        holds each class equally. Why: a step of a few prompts that happen to share one class
+        pushes every answer towards that class; once all of a group's completions agree, the
+        group has no gradient, and a policy that says one class for every paper never leaves
+        it (seen on 2 CPU cores with 4 prompts per step, README: Training)."""
+        from paperpred.training.grpo_config import GRPOConfigError
         from paperpred.training.grpo_data import write_grpo_dataset
 
+        class_of = None
+        if (self.config.extra or {}).get("stratified_batches"):
+            if not getattr(self.output_handler, "labels", None):
+                raise GRPOConfigError(
+                    f"stratified_batches needs a decision output (binary, multiclass); "
+                    f"{self.output_handler.name} predicts a number: drop the key")
+            handler = self.output_handler
+
+            def class_of(sample: Sample) -> Any:
+                return handler.read_truth(sample.label)
+
         info = write_grpo_dataset(samples, output_dir, self.is_vision,
-                                  dict(self.format_report.skipped))
+                                  dict(self.format_report.skipped), class_of,
+                                  self.config.seed)
         skipped = info["num_skipped"] + sum(info["format_skipped"].values())
         if skipped:
             reasons = {**info["format_skipped"], **info["skipped"]}

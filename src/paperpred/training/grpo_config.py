@@ -19,7 +19,9 @@ gradient_accumulation_steps, max_length -> max_prompt_length + max_completion_le
 ``vllm_mode``, ``temperature``, ...) and takes paperpred's own keys: ``num_processes``,
 ``num_machines``, ``machine_rank``, ``main_process_ip``, ``main_process_port`` (multi-GPU via
 accelerate, see :mod:`.grpo_launch`), ``deepspeed`` (``zero2``, ``zero3`` or a JSON path),
-``lora_target_modules``, ``lora_exclude_modules`` and ``loraplus_lr_ratio``.
+``lora_target_modules``, ``lora_exclude_modules``, ``loraplus_lr_ratio`` and
+``stratified_batches`` (true: the dataset is written with the classes taking turns and read in
+that order, so every step holds each class equally; see :meth:`GRPOMode.prepare_data`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ CONFIG_NAME = "grpo_config.yaml"
 LORA_KEYS = ("lora_target_modules", "lora_exclude_modules")
 OPTIMIZER_KEYS = ("loraplus_lr_ratio",)
 TARGET_KEYS = ("target_device",)
-PAPERPRED_KEYS = LAUNCH_KEYS + LORA_KEYS + OPTIMIZER_KEYS + TARGET_KEYS
+DATA_KEYS = ("stratified_batches",)
+PAPERPRED_KEYS = LAUNCH_KEYS + LORA_KEYS + OPTIMIZER_KEYS + TARGET_KEYS + DATA_KEYS
 # Vision towers and projectors of the common VL families (Qwen2/2.5-VL "visual", LLaVA, ...).
 VISION_TOWER = (r".*\.(visual|vision_tower|vision_model|multi_modal_projector|mm_projector)"
                 r"\..*")
@@ -201,19 +204,32 @@ def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path
         raise GRPOConfigError(f"loraplus_lr_ratio must be positive (16 is usual), got "
                               f"{optimizer['loraplus_lr_ratio']}")
     cuda = target_is_cuda(extra.pop("target_device", None))
+    stratified = bool(extra.pop("stratified_batches", False))
     check_keys(set(extra))
+    if stratified and not data_info.get("interleaved"):
+        raise GRPOConfigError("stratified_batches is set but the dataset was written in its "
+                              "own order: write it with GRPOMode.prepare_data under the same "
+                              "config")
     vision = bool(data_info.get("vision"))
     here = local_model_path(config.model_name_or_path) is not None
     grpo = grpo_arguments(config, out_dir, vision, bool(getattr(handler, "include_reasoning",
                                                                  False)), weights, cuda)
+    if data_info.get("interleaved"):
+        grpo["shuffle_dataset"] = False  # each step's prompts are consecutive rows
     grpo.update(extra)
     if len(grpo.get("reward_weights") or weights) != len(specs):
         raise GRPOConfigError(f"reward_weights {grpo['reward_weights']} must have one weight "
                               f"per reward {[s.name for s in specs]}")
     processes = int(launch_extra.get("num_processes") or 1)
-    check_batch(int(grpo["per_device_train_batch_size"]),
-                int(grpo["gradient_accumulation_steps"]), processes,
-                int(grpo["num_generations"]), data_info.get("num_samples"), grpo)
+    prompts = check_batch(int(grpo["per_device_train_batch_size"]),
+                          int(grpo["gradient_accumulation_steps"]), processes,
+                          int(grpo["num_generations"]), data_info.get("num_samples"), grpo)
+    classes = len(data_info.get("classes") or {})
+    if data_info.get("interleaved") and classes and prompts % classes:
+        raise GRPOConfigError(
+            f"stratified_batches: each step holds {prompts} prompts, not a multiple of the "
+            f"{classes} classes: set batch_size x gradient_accumulation_steps x num_processes "
+            f"to a multiple of grpo_group_size x {classes}")
     launch = launch_section(launch_extra, grpo, out_dir, out_dir / CONFIG_NAME,
                             str(config.model_name_or_path))
     from paperpred.config import ModelType

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
+from paperpred.data.splits import interleave_classes
 from paperpred.inputs.render import IMAGE_TOKEN
 from paperpred.modes.samples import Sample
 
@@ -55,17 +56,23 @@ def prompt_row(sample: Sample, image_paths: list[str] | None) -> dict[str, Any]:
 
 
 def write_grpo_dataset(samples: Sequence[Sample], output_dir: str | Path, vision: bool,
-                       format_skipped: dict[str, int] | None = None) -> dict[str, Any]:
+                       format_skipped: dict[str, int] | None = None,
+                       class_of: Callable[[Sample], Hashable] | None = None,
+                       seed: int = 42) -> dict[str, Any]:
     """Write ``output_dir/grpo_train.jsonl`` (and the page images of a vision dataset).
 
     Samples without a label, and (vision) samples whose ``<image>`` markers do not match their
-    images, are skipped and counted; nothing is dropped silently.
+    images, are skipped and counted; nothing is dropped silently. With ``class_of`` (a sample's
+    class), the rows are written with the classes taking turns
+    (:func:`paperpred.data.splits.interleave_classes`, ``seed``): stratified batches when TRL
+    reads them in order (``shuffle_dataset: false``, which the run config then sets).
 
     Returns:
         data_info: ``train_file``, ``num_samples``, ``skipped`` (reason -> count),
         ``num_skipped``, ``vision``, ``label_column``, ``image_column``, ``num_images``,
-        ``image_dir``, ``format_skipped`` (samples the formatter already left out), also saved
-        as ``output_dir/data_info.json``.
+        ``image_dir``, ``format_skipped`` (samples the formatter already left out),
+        ``classes`` (class -> rows) and ``interleaved`` (with ``class_of``), also saved as
+        ``output_dir/data_info.json``.
 
     Raises:
         GRPODataError: no samples, no usable sample, or page images for a text-only model.
@@ -85,7 +92,7 @@ def write_grpo_dataset(samples: Sequence[Sample], output_dir: str | Path, vision
                 "ModelType.VISION_LANGUAGE) or a text formatter")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
+    kept: list[tuple[Sample, list[str] | None]] = []
     n_images = 0
     for index, sample in enumerate(samples):
         if sample.label is None:
@@ -98,10 +105,15 @@ def write_grpo_dataset(samples: Sequence[Sample], output_dir: str | Path, vision
                 continue
             paths = _save(sample, output_dir / IMAGES_DIR, index)
             n_images += len(paths)
-        rows.append(prompt_row(sample, paths))
-    if not rows:
+        kept.append((sample, paths))
+    if not kept:
         raise GRPODataError(f"none of the {len(samples)} samples is usable: skipped "
                             + ", ".join(f"{k}: {v}" for k, v in skipped.items()))
+    classes: Counter[str] = Counter()
+    if class_of is not None:
+        kept = interleave_classes(kept, lambda pair: class_of(pair[0]), seed)
+        classes.update(str(class_of(sample)) for sample, _ in kept)
+    rows = [prompt_row(sample, paths) for sample, paths in kept]
     train_file = output_dir / TRAIN_FILE
     with open(train_file, "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -117,6 +129,8 @@ def write_grpo_dataset(samples: Sequence[Sample], output_dir: str | Path, vision
         "image_column": IMAGE_COLUMN if vision else None,
         "num_images": n_images,
         "image_dir": str((output_dir / IMAGES_DIR).resolve()) if vision else None,
+        "classes": dict(sorted(classes.items())),
+        "interleaved": class_of is not None,
     }
     (output_dir / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
     return info
