@@ -17,11 +17,11 @@ on CPU) and the binary decision (Accept = Oral/Spotlight/Poster, Reject = Reject
 - ``grpo``: GRPO through TRL on the ``scores`` data, with the handler's reward and the format
   reward and the settings of ``--grpo-config`` (configs/train_grpo_cpu.yaml); its per-step mean
   reward is recorded beside the held-out curve. First (``--format-warmup`` steps, 0 for none)
-  a label-free warm-up: LoRA SFT on the training prompts with answers drawn at random (50/50),
-  merged into the weights, so that GRPO starts from a model that answers in the format with a
-  stochastic decision (the base model answers in format ~6% of the time, and GRPO straight from
-  it made every paper's answer deterministic within ~10 steps: no group of completions
-  differed, so no gradient). Step 0 of the curve is the warmed-up model; the base model's
+  a label-free warm-up: LoRA SFT on the training prompts, each with both answers (Accept and
+  Reject, in order), merged into the weights, so that GRPO starts from a model that answers in
+  the format and says either answer with p ~ 0.5 (the base model answers in format ~6% of the
+  time, and GRPO straight from it made every paper's answer deterministic within ~10 steps: no
+  group of completions differed, so no gradient). Step 0 of the curve is the warmed-up model; the base model's
   zero-shot is recorded beside it.
 
 Each checkpoint (every ``save_steps``) predicts the held-out papers by label scoring (the
@@ -184,7 +184,7 @@ def format_warmup(args: argparse.Namespace, train: list, run_dir: Path) -> dict[
     from paperpred.outputs.base import ANSWER_PREFIX
 
     config = load_config(Path(args.sft_config), max_steps=args.format_warmup)
-    # In order: each batch of 4 holds two prompts with both answers, so no step favours one.
+    # In order: a prompt's two answers are neighbours, so an even batch favours neither.
     config.extra = {**config.extra, "save_steps": 10 ** 6, "disable_shuffling": True}
     mode = build_mode(config)
     samples = []
