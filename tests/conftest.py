@@ -57,7 +57,7 @@ def embedded_model(paperpred_cache):
 @pytest.fixture(scope="session")
 def tiny_qwen2_dir(paperpred_cache: Path) -> Path:
     """The tiny random Qwen2 with the real Qwen2.5 tokenizer (built once)."""
-    from paperpred.inference import tiny
+    from paperpred.testing import tiny_models as tiny
 
     return Path(tiny.build_tiny_qwen2(paperpred_cache / "models" / "tiny-qwen2"))
 
@@ -65,8 +65,8 @@ def tiny_qwen2_dir(paperpred_cache: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_vl_dir(paperpred_cache: Path) -> Path:
     """The tiny random Qwen2.5-VL with its real processor (built once)."""
-    tiny = pytest.importorskip("paperpred.inference.tiny",
-                               reason="paperpred.inference.tiny is not available")
+    tiny = pytest.importorskip("paperpred.testing.tiny_models",
+                               reason="paperpred.testing.tiny_models is not available")
     return Path(tiny.build_tiny_qwen2_5_vl(paperpred_cache / "models" / "tiny-qwen2.5-vl"))
 
 

@@ -82,7 +82,7 @@ def test_trained_modes_need_an_adapter(embedded_model):
 def test_text_and_page_images_on_tiny_qwen2_5_vl(iclr2017, tmp_path):
     from PIL import Image
 
-    from paperpred.inference.tiny import tiny_qwen2_5_vl_path
+    from paperpred.testing.tiny_models import tiny_qwen2_5_vl_path
 
     subs = iclr2017[:3]
     for sub in subs:

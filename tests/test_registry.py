@@ -4,7 +4,8 @@ from enum import Enum
 
 import pytest
 
-from paperpred.registry import Registry, RegistryError
+from paperpred.errors import RegistryError
+from paperpred.registry import Registry
 
 
 class Kind(str, Enum):
@@ -41,15 +42,17 @@ def test_unknown_name_lists_what_exists_and_suggests():
 def test_enum_default_last_registration_wins_and_unregister_restores():
     registry = Registry("thing")
 
-    @registry.decorator(Kind.A)
     class First:
-        registry_name = "first"
+        pass
+
+    registry.register("first", First, default_for=Kind.A)
 
     assert registry.get(Kind.A) is First and registry.get("first") is First
 
-    @registry.decorator(Kind.A)
     class Custom:
         pass
+
+    registry.register("custom", Custom, default_for=Kind.A)
 
     assert registry.get(Kind.A) is Custom and registry.get("custom") is Custom
     assert registry.defaults() == {"a_kind": "custom"}
@@ -59,12 +62,13 @@ def test_enum_default_last_registration_wins_and_unregister_restores():
         registry.get(Kind.B)
 
 
-def test_name_decorator_with_default_for():
+def test_name_with_default_for():
     registry = Registry("thing")
 
-    @registry.decorator("plain", default_for=Kind.B)
     class Plain:
         pass
+
+    registry.register("plain", Plain, default_for=Kind.B)
 
     assert registry.get("plain") is Plain and registry.get(Kind.B) is Plain
     assert registry.get("b_kind") is Plain  # the enum's value works as a name too

@@ -46,8 +46,8 @@ from paperpred.inputs import (
     get_input_formatter,
     register_input_formatter,
 )
+from paperpred.inputs.samples import Sample
 from paperpred.modes.grpo import GRPOMode
-from paperpred.modes.samples import Sample
 from paperpred.modes.sft import SFTLoRAMode
 from paperpred.modes.zero_shot import ZeroShotMode
 from paperpred.outputs import (

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import difflib
 from enum import Enum
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, Iterator, TypeVar
 
-from paperpred.errors import PaperpredError
+from paperpred.errors import RegistryError
 
 T = TypeVar("T")
-
-
-class RegistryError(PaperpredError, KeyError):
-    """A duplicate registration or an unknown name."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 def _key(name: str | Enum) -> str:
@@ -74,21 +67,6 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-    def decorator(self, name: str | Enum, *, default_for: Enum | None = None) -> Callable[[T], T]:
-        """Class decorator. ``name`` is a registry name, or an enum member: then the class is
-        registered under its own ``registry_name`` (else its class name, lower-cased) and
-        becomes that member's default."""
-
-        def wrap(item: T) -> T:
-            if isinstance(name, Enum):
-                own = getattr(item, "registry_name", None) or getattr(item, "__name__")
-                self.register(own, item, default_for=name)
-            else:
-                self.register(name, item, default_for=default_for)
-            return item
-
-        return wrap
 
     def unregister(self, name: str | Enum) -> None:
         """Remove a name (and any enum default pointing at it)."""

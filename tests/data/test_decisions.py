@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paperpred.data.decisions import Decision, normalize_decision
+from paperpred.data.venue_decisions import Decision, normalize_decision
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
+from paperpred.errors import EmbeddedModelError
 from paperpred.inference.embedded import (
     COMPLETE_MARKER,
     EMBEDDED_MODEL_NAME,
-    EmbeddedModelError,
     embedded_model_dir,
     ensure_embedded_model,
     is_complete,

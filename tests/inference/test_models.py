@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from paperpred.config import ModelType
+from paperpred.errors import ModelNotAvailableError
 from paperpred.inference.embedded import EMBEDDED_MODEL_NAME
 from paperpred.inference.models import (
-    ModelNotAvailableError,
     default_model,
     is_vision_model,
     resolve_adapter,

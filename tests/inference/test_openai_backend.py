@@ -25,14 +25,9 @@ import pytest
 import torch
 from PIL import Image
 
+from paperpred.errors import NoLogprobsError, OpenAIBackendError
 from paperpred.inference.base import ChatRequest, GenerationParams
-from paperpred.inference.openai_backend import (
-    NoLogprobsError,
-    OpenAIBackend,
-    OpenAIBackendError,
-    to_openai_messages,
-    walk_top_logprobs,
-)
+from paperpred.inference.openai_backend import OpenAIBackend, to_openai_messages, walk_top_logprobs
 
 LOGGER = "paperpred.inference.openai_backend"
 QUESTIONS = ["What is the capital of France?", "Name a primary colour.",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
+from paperpred.errors import VLLMNotInstalledError
 from paperpred.inference.base import ChatRequest, GenerationParams
 from paperpred.inference.chat import cap_images, to_openai_messages, to_processor_messages
 from paperpred.inference.scoring import (
@@ -25,12 +26,7 @@ from paperpred.inference.scoring import (
     fallback_scored_count,
     sum_prompt_logprobs,
 )
-from paperpred.inference.vllm_backend import (
-    VLLMBackend,
-    VLLMNotInstalledError,
-    import_vllm,
-    lora_rank_limit,
-)
+from paperpred.inference.vllm_backend import VLLMBackend, import_vllm, lora_rank_limit
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
 
@@ -127,7 +123,7 @@ def test_lora_rank_limit_rounds_up_to_a_supported_size(tmp_path):
 
 @pytest.mark.skipif(not HAS_VLLM, reason="vLLM is not installed (no wheel for this machine)")
 def test_real_engine_generates_and_scores(tmp_path):  # pragma: no cover - needs a GPU
-    from paperpred.inference import tiny
+    from paperpred.testing import tiny_models as tiny
 
     path = tiny.build_tiny_qwen2(tmp_path / "tiny-qwen2")
     backend = VLLMBackend(str(path), gpu_memory_utilization=0.3, max_model_len=512)
@@ -135,4 +131,3 @@ def test_real_engine_generates_and_scores(tmp_path):  # pragma: no cover - needs
     assert len(backend.generate([request], GenerationParams(max_tokens=4))) == 1
     scores = backend.score([request], ["Accept", "Reject"])
     assert all(math.isfinite(v) for v in scores[0])
-    assert backend.generate_choice([request], ["Accept", "Reject"])[0] in ("Accept", "Reject")

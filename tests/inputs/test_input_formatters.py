@@ -8,13 +8,12 @@ import pytest
 from inputs_helpers import INSTRUCTION, make_pages
 
 from paperpred.data.reviews import Review
-from paperpred.errors import PaperpredError
+from paperpred.errors import MissingPageImagesError, PaperpredError
 from paperpred.inputs import (
     IMAGE_TOKEN,
     INPUT_FORMATTERS,
     InputFormatter,
     KeyPagesFormatter,
-    MissingPageImagesError,
     TextOnlyFormatter,
     TextWithImagesFormatter,
     VisionFormatter,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from inputs_helpers import INSTRUCTION, long_paper, make_pages, plant_leaks
 
-from paperpred.data.decisions import Decision
 from paperpred.data.submission import Submission
+from paperpred.data.venue_decisions import Decision
 from paperpred.inputs import INPUT_FORMATTERS, FormattedPrompt, get_input_formatter
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "inputs"

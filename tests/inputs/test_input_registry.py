@@ -7,6 +7,7 @@ import json
 import pytest
 
 from paperpred.config import InputModality
+from paperpred.errors import RegistryError
 from paperpred.inputs import (
     INPUT_FORMATTERS,
     AbstractOnlyFormatter,
@@ -18,7 +19,6 @@ from paperpred.inputs import (
     get_input_formatter,
     register_input_formatter,
 )
-from paperpred.registry import RegistryError
 
 SPEC_NAMES = {
     "text_only": "TextOnlyFormatter",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from paperpred.config import OutputType
+from paperpred.errors import RegistryError
 from paperpred.outputs import (
     OUTPUT_HANDLERS,
     BinaryAcceptRejectHandler,
@@ -14,9 +15,7 @@ from paperpred.outputs import (
     MeanRatingHandler,
     MultiClassDecisionHandler,
     get_output_handler,
-    list_output_handlers,
 )
-from paperpred.registry import RegistryError
 
 BUILT_INS = {
     "binary": (BinaryAcceptRejectHandler, OutputType.BINARY),
@@ -71,13 +70,6 @@ def test_unknown_name_lists_what_exists() -> None:
 def test_unknown_keyword_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         get_output_handler("binary", discretize=True)
-
-
-def test_list_output_handlers() -> None:
-    listing = list_output_handlers()
-    assert set(BUILT_INS) <= set(listing)
-    assert listing["binary"]["default_for"] == ["binary"]
-    assert listing["mean_rating"]["class"] == "MeanRatingHandler"
 
 
 def test_spec_extension_example_runs(custom_handler_cleanup: list[str],

@@ -19,7 +19,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from paperpred.data.decisions import MULTICLASS_LABELS
+from paperpred.data.venue_decisions import MULTICLASS_LABELS
 from paperpred.outputs import (
     BinaryAcceptRejectHandler,
     CitationPercentileHandler,

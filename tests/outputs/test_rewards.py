@@ -12,7 +12,6 @@ from paperpred.outputs import (
     CitationPercentileHandler,
     MeanRatingHandler,
     MultiClassDecisionHandler,
-    trl_reward,
 )
 
 
@@ -96,7 +95,7 @@ def test_trl_adapter_with_string_completions() -> None:
 
 
 def test_trl_adapter_with_conversational_completions() -> None:
-    fn = trl_reward(CitationPercentileHandler(), label_column="target")
+    fn = CitationPercentileHandler().as_trl_reward(label_column="target")
     completions = [[{"role": "assistant", "content": "Answer: 0.7"}],
                    [{"role": "assistant", "content": "Reasoning: niche.\nAnswer: 0.2"}]]
     out = fn(completions=completions, target=["Answer: 0.7", "Answer: 0.4"])
@@ -126,7 +125,7 @@ def test_trl_adapter_with_a_user_reward() -> None:
         gt = float(ground_truth.replace("Answer: ", ""))
         return max(0.0, 1.0 - abs(pred - gt) * 2)
 
-    fn = trl_reward(handler, reward_fn=proximity_reward)
+    fn = handler.as_trl_reward(reward_fn=proximity_reward)
     assert fn.__name__ == "proximity_reward"
     out = fn(completions=["Answer: 0.9", "Answer: 0.5"], label=["Answer: 0.8", "Answer: 0.5"])
     assert out == pytest.approx([0.8, 1.0])

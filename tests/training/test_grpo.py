@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from training_helpers import with_pages
 
 from paperpred import (
     AbstractOnlyFormatter,
@@ -21,18 +22,11 @@ from paperpred import (
     TextWithImagesFormatter,
     TrainingConfig,
 )
+from paperpred.errors import GRPOConfigError, GRPODataError, RewardFunctionError
 from paperpred.modes.grpo import GRPOMode
-from paperpred.training.grpo_config import GRPOConfigError, load_run_config
-from paperpred.training.grpo_data import GRPODataError
-from paperpred.training.grpo_rewards import (
-    GuardedReward,
-    RewardFunctionError,
-    RewardStats,
-    callable_ref,
-    resolve_ref,
-)
-from paperpred.training.progress import read_progress
-from training_helpers import with_pages
+from paperpred.modes.grpo.config import load_run_config
+from paperpred.modes.progress import read_progress
+from paperpred.outputs.rewards import GuardedReward, RewardStats, callable_ref, resolve_ref
 
 pytest.importorskip("trl", reason="TRL (paperpred[train]) is not installed")
 
@@ -85,7 +79,7 @@ def test_config_maps_training_config_and_round_trips(tmp_path, rows, tiny_qwen2_
     path = mode.generate_config(info, tmp_path / "run")
     assert path == (tmp_path / "run" / "grpo_config.yaml").resolve()
     text = path.read_text()
-    assert "python -m paperpred.training.grpo_worker" in text.splitlines()[2]
+    assert "python -m paperpred.modes.grpo.worker" in text.splitlines()[2]
     cfg = load_run_config(path)
     grpo = cfg["grpo"]
     assert (grpo["num_generations"], grpo["beta"], grpo["learning_rate"]) == (4, 0.07, 3e-5)
@@ -178,7 +172,7 @@ def test_multi_gpu_and_vllm_config(tmp_path, rows, tiny_qwen2_dir):
     assert cfg["grpo"]["deepspeed"] == str((tmp_path / "run" / "ds_config.json").resolve())
     command = mode.launch_command(path)
     assert command == (f"accelerate launch --config_file {tmp_path / 'run'}/accelerate_config.yaml"
-                       f" -m paperpred.training.grpo_worker {path}")
+                       f" -m paperpred.modes.grpo.worker {path}")
     assert command in path.read_text() and "trl vllm-serve --model" in path.read_text()
     assert cfg["launch"]["num_processes"] == 4
     # 2 per device x 4 processes = 8 completions = 2 prompts of 4: a 3-prompt batch fails
@@ -246,7 +240,7 @@ def test_broken_or_unimportable_rewards_stop_before_training(tmp_path, rows, tin
         mode.train(path)
     with pytest.raises(RewardFunctionError, match="only an in-process run"):
         mode.train(path, subprocess_run=True)
-    result = subprocess.run([sys.executable, "-m", "paperpred.training.grpo_worker", str(path)],
+    result = subprocess.run([sys.executable, "-m", "paperpred.modes.grpo.worker", str(path)],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 2 and "'broken' is a lambda, a nested function" in result.stderr
 
@@ -378,7 +372,7 @@ def test_worker_subprocess_run(tmp_path, rows, tiny_qwen2_dir):
     assert summary["steps"] == 1 and summary["rewards"] == ["citation_percentile_reward",
                                                             "format_reward"]
     log = (tmp_path / "run" / "train.log").read_text()
-    assert log.startswith("$ python -m paperpred.training.grpo_worker")
+    assert log.startswith("$ python -m paperpred.modes.grpo.worker")
     assert "[paperpred] step 1/1" in log
     assert (tmp_path / "run" / "checkpoints" / "adapter_model.safetensors").is_file()
 
@@ -389,7 +383,7 @@ def test_loraplus_ratio_reaches_the_grpo_optimizer(tmp_path, rows, tiny_qwen2_di
     from peft import LoraConfig
     from trl import GRPOConfig, GRPOTrainer
 
-    from paperpred.training.loraplus import with_loraplus
+    from paperpred.modes.grpo.loraplus import with_loraplus
 
     config = training_config(tiny_qwen2_dir, learning_rate=2e-4,
                              extra={**TINY_RUN, "loraplus_lr_ratio": 16})
@@ -400,7 +394,7 @@ def test_loraplus_ratio_reaches_the_grpo_optimizer(tmp_path, rows, tiny_qwen2_di
     assert "loraplus_lr_ratio" not in cfg["grpo"] and "loraplus_lr_ratio" not in cfg["lora"]
     assert with_loraplus(GRPOTrainer, None) is GRPOTrainer
 
-    from paperpred.training.grpo_data import load_grpo_dataset
+    from paperpred.modes.grpo.dataset import load_grpo_dataset
 
     def flat(completions, **kwargs):
         return [0.0] * len(completions)

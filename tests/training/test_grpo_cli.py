@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from paperpred.cli.main import main
-from paperpred.training.progress import read_progress
+from paperpred.modes.progress import read_progress
 
 pytest.importorskip("trl", reason="TRL is not installed (paperpred[train])")
 
@@ -57,7 +57,7 @@ def test_train_grpo_with_a_named_reward(tiny_qwen2_dir, tmp_path, monkeypatch, c
 def test_shipped_grpo_cpu_config_writes_stratified_batches(tmp_path, capsys):
     """configs/train_grpo_cpu.yaml on the bundled sample: every step's 8 prompts are 4
     accepted and 4 rejected papers, read in order by TRL."""
-    from paperpred.training.grpo_config import load_run_config
+    from paperpred.modes.grpo.config import load_run_config
 
     run = tmp_path / "run"
     assert main(["train", "--config", str(ROOT / "configs" / "train_grpo_cpu.yaml"),

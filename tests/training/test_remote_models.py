@@ -18,7 +18,8 @@ from paperpred import (
     get_input_formatter,
 )
 from paperpred.cli.main import main
-from paperpred.inference.models import ModelNotAvailableError, local_model_path
+from paperpred.errors import ModelNotAvailableError
+from paperpred.inference.models import local_model_path
 
 TEXT, VL = "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-VL-7B-Instruct"
 PARSE = """

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from paperpred.errors import PaperpredError
-from paperpred.training.layout import TRAINED_WITH, prepare_output_dir
+from paperpred.modes.run_folder import TRAINED_WITH, prepare_output_dir
 
 CONFIG = {"model": {"model_name_or_path": "smollm2-135m-instruct"},
           "grpo": {"learning_rate": 3e-4, "per_device_train_batch_size": 16, "max_steps": 120}}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from training_helpers import with_pages
 
 from paperpred import (
     BinaryAcceptRejectHandler,
@@ -20,9 +21,8 @@ from paperpred import (
     get_input_formatter,
 )
 from paperpred.errors import PaperpredError
-from training_helpers import with_pages
-from paperpred.training.deepspeed import deepspeed_config
-from paperpred.training.templates import llamafactory_template
+from paperpred.modes.deepspeed import deepspeed_config
+from paperpred.modes.sft.templates import llamafactory_template
 
 
 def _mode(model="tiny-qwen2", fmt=DataFormat.SHAREGPT, formatter="abstract_only", **cfg):

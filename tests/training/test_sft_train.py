@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from training_helpers import with_pages
 
 from paperpred import (
     BinaryAcceptRejectHandler,
@@ -18,8 +19,7 @@ from paperpred import (
     get_input_formatter,
 )
 from paperpred.errors import PaperpredError
-from paperpred.training.progress import read_progress
-from training_helpers import with_pages
+from paperpred.modes.progress import read_progress
 
 pytest.importorskip("llamafactory", reason="LlamaFactory is not installed (paperpred[train])")
 

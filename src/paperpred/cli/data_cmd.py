@@ -7,9 +7,9 @@ import json
 import logging
 from pathlib import Path
 
-from paperpred.data.inspect import DataSummary
+from paperpred.data.bundled import sample_path
 from paperpred.data.loader import ICLRDataLoader
-from paperpred.data.sample import sample_path
+from paperpred.data.summary import DataSummary
 from paperpred.data.writers import write_submissions
 
 

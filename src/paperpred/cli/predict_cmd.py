@@ -64,8 +64,8 @@ def pairs(items: list[str]) -> dict[str, Any]:
 def load_submissions(config: Any) -> list:
     """The submissions a run config names (``data``, ``split``, ``limit``,
     ``image_base_dir``), loaded leniently: skipped rows are counted and printed."""
+    from paperpred.data.bundled import sample_path
     from paperpred.data.loader import ICLRDataLoader
-    from paperpred.data.sample import sample_path
 
     logging.getLogger("paperpred.data.loader").setLevel(logging.ERROR)
     loader = ICLRDataLoader(image_base_dir=config.image_base_dir, strict=False)
@@ -82,10 +82,9 @@ def load_submissions(config: Any) -> list:
 
 def build_predictor(config: RunConfig):
     from paperpred.config import ModelType, PredictorConfig
+    from paperpred.inference.embedded import embedded_model_dir, is_complete, is_embedded_alias
     from paperpred.inference.models import is_vision_model, resolve_model
     from paperpred.predict import UnifiedPredictor
-
-    from paperpred.inference.embedded import embedded_model_dir, is_complete, is_embedded_alias
 
     if is_embedded_alias(config.resolved_model()) and not is_complete(embedded_model_dir()):
         print(f"[paperpred] converting the embedded model into {embedded_model_dir()} "

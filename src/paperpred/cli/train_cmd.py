@@ -124,7 +124,7 @@ def build_mode(config: TrainRunConfig) -> tuple[Any, str]:
         return SFTLoRAMode(training, formatter, handler, data_format=config.data_format,
                            llamafactory_cli=config.llamafactory_cli), model_type
     from paperpred.modes.grpo import GRPOMode
-    from paperpred.training.grpo_rewards import resolve_ref
+    from paperpred.outputs.rewards import resolve_ref
 
     rewards = [resolve_ref(ref) for ref in config.rewards] or None
     return GRPOMode(training, formatter, handler, reward_function=rewards,
@@ -190,7 +190,7 @@ def run_train(args) -> int:
     print(f"[paperpred] training config: {config_path}")
     if args.config_only:
         engine = "llamafactory-cli train" if config.mode == "sft" else \
-            "python -m paperpred.training.grpo_worker"
+            "python -m paperpred.modes.grpo.worker"
         print(f"[paperpred] train with: {engine} {config_path}")
         return 0
     summary = mode.train(config_path, overwrite=args.overwrite)
@@ -226,8 +226,8 @@ def _compare_baselines(mode: Any, train_subs: list, test_subs: list, run_dir: Pa
 def _evaluate(config: TrainRunConfig, model_type: str, test_subs: list, run_dir: Path,
               adapter: bool) -> dict[str, Any]:
     from paperpred.cli.predict_cmd import predict_and_report
+    from paperpred.modes.run_folder import adapter_dir
     from paperpred.runs import RunConfig
-    from paperpred.training.layout import adapter_dir
 
     folder = run_dir / ("eval" if adapter else "eval-zero-shot")
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,10 @@
 """The ICLR data layer: submissions, reviews, decisions, loaders, splits, page images."""
 
-from paperpred.data.decisions import BINARY_LABELS, MULTICLASS_LABELS, Decision, normalize_decision
-from paperpred.data.labels import add_percentile_labels
+from paperpred.data.bundled import load_sample, sample_path
 from paperpred.data.loader import ICLRDataLoader
 from paperpred.data.pages import RenderReport, render_pdf, render_pdf_dir
 from paperpred.data.report import LoadReport
 from paperpred.data.reviews import Review, normalize_review
-from paperpred.data.sample import load_sample, sample_path
 from paperpred.data.splits import (
     Split,
     balance_classes,
@@ -15,6 +13,12 @@ from paperpred.data.splits import (
     stratified_split,
 )
 from paperpred.data.submission import Submission
+from paperpred.data.venue_decisions import (
+    BINARY_LABELS,
+    MULTICLASS_LABELS,
+    Decision,
+    normalize_decision,
+)
 
 __all__ = [
     "BINARY_LABELS",
@@ -26,7 +30,6 @@ __all__ = [
     "Review",
     "Split",
     "Submission",
-    "add_percentile_labels",
     "balance_classes",
     "interleave_classes",
     "load_sample",

@@ -111,18 +111,6 @@ class PercentileTable:
         return labels
 
 
-def add_percentile_labels(submissions: list) -> list:
-    """Fill ``rating_percentile`` and ``citation_percentile`` of in-memory submissions (labels
-    already present, for example a given ``citation_percentile``, are kept)."""
-    table = PercentileTable()
-    for sub in submissions:
-        table.add(sub.year, sub.labels.get("mean_rating"), sub.metadata)
-    table.freeze()
-    for sub in submissions:
-        merge_labels(sub.labels, table.labels_for(sub.year, sub.labels.get("mean_rating"), sub.metadata))
-    return submissions
-
-
 def merge_labels(labels: dict[str, Any], computed: dict[str, Any]) -> dict[str, Any]:
     """Add computed labels without overriding given ones (a given citation percentile keeps
     its own source, so the computed source is not added beside it)."""

@@ -13,10 +13,10 @@ import math
 from typing import Any
 
 from paperpred.data import published
-from paperpred.data.decisions import Decision, normalize_decision
 from paperpred.data.labels import mean_rating
 from paperpred.data.reviews import normalize_review, parse_score, reviews_from_scores
 from paperpred.data.submission import Submission
+from paperpred.data.venue_decisions import Decision, normalize_decision
 from paperpred.errors import DataError
 
 ALIASES: dict[str, tuple[str, ...]] = {

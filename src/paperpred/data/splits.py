@@ -64,14 +64,6 @@ class Split:
             "excluded": len(self.excluded),
         }
 
-    def label_counts(self, label_fn: LabelSpec = "binary") -> dict[str, dict[str, int]]:
-        """Label counts per part, for example ``{"train": {"Accept": 170, "Reject": 247}}``."""
-        fn = resolve_label_fn(label_fn)
-        return {
-            name: dict(sorted(Counter(str(fn(s)) for s in part).items()))
-            for name, part in zip(SPLIT_NAMES, self)
-        }
-
     def ids(self) -> dict[str, list[str]]:
         """Submission ids per part: record them in a run folder to rebuild the split."""
         return {name: [s.submission_id for s in part] for name, part in zip(SPLIT_NAMES, self)}

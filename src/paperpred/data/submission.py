@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paperpred.data.decisions import Decision, normalize_decision
 from paperpred.data.reviews import Review
+from paperpred.data.venue_decisions import Decision, normalize_decision
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 _DIGITS = re.compile(r"(\d+)")

@@ -10,27 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from paperpred.errors import EmbeddedModelError, ModelNotAvailableError, VLLMNotInstalledError
 from paperpred.inference.base import (
     IMAGE_TOKEN,
     ChatRequest,
     GenerationParams,
     InferenceBackend,
 )
-from paperpred.inference.embedded import (
-    EMBEDDED_MODEL_NAME,
-    EmbeddedModelError,
-    ensure_embedded_model,
-)
+from paperpred.inference.embedded import EMBEDDED_MODEL_NAME, ensure_embedded_model
 from paperpred.inference.factory import BACKEND_KINDS, create_backend, resolve_backend_kind
 from paperpred.inference.models import (
-    ModelNotAvailableError,
     default_model,
     is_vision_model,
     resolve_adapter,
     resolve_model,
 )
 from paperpred.inference.transformers_backend import TransformersBackend
-from paperpred.inference.vllm_backend import VLLMBackend, VLLMNotInstalledError
+from paperpred.inference.vllm_backend import VLLMBackend
 
 __all__ = [
     "BACKEND_KINDS",

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from paperpred.errors import PaperpredError
+from paperpred.errors import EmbeddedModelError, PaperpredError
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,6 @@ _TMP_PREFIX = ".tmp-"
 # that the chat template already writes; the published checkpoint ends turns with <|im_end|>
 # (id 2), pads with it and adds no BOS. The converted checkpoint follows the published one.
 _END_OF_TURN = "<|im_end|>"
-
-
-class EmbeddedModelError(PaperpredError):
-    """The embedded model cannot be provided (its package is missing or conversion failed)."""
 
 
 def is_embedded_alias(name: str | os.PathLike[str]) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.config import DEFAULT_MODELS, ModelType
-from paperpred.errors import PaperpredError
+from paperpred.errors import ModelNotAvailableError
 from paperpred.hub import hub_reachable
 from paperpred.inference.embedded import (
     EMBEDDED_MODEL_NAME,
@@ -35,10 +35,6 @@ VISION_MODEL_TYPES = frozenset({
     "llava_onevision", "idefics2", "idefics3", "smolvlm", "mllama", "paligemma", "gemma3",
     "internvl", "pixtral", "mistral3", "kimi_vl", "glm4v", "aya_vision", "llama4",
 })
-
-
-class ModelNotAvailableError(PaperpredError):
-    """A model or adapter cannot be loaded from what was given; the message says what to pass."""
 
 
 def _alternatives() -> str:
@@ -106,7 +102,7 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> str:
     """
     if is_embedded_alias(name_or_path):
         return str(ensure_embedded_model())
-    from paperpred.inference.tiny import is_tiny_alias, tiny_model_path
+    from paperpred.testing.tiny_models import is_tiny_alias, tiny_model_path
 
     if is_tiny_alias(str(name_or_path)):
         return str(tiny_model_path(str(name_or_path)))

@@ -51,25 +51,13 @@ from typing import Any
 
 import httpx
 
-from paperpred.errors import PaperpredError
+from paperpred.errors import NoLogprobsError, OpenAIBackendError
 from paperpred.inference.base import IMAGE_TOKEN, ChatRequest, GenerationParams, InferenceBackend
 
 logger = logging.getLogger(__name__)
 SCORING_METHODS = ("auto", "prefix", "top_logprobs")
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
          ".gif": "image/gif"}
-
-
-class OpenAIBackendError(PaperpredError):
-    """A request to an OpenAI-compatible server failed; ``status`` is the HTTP status, if any."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        self.status = status
-        super().__init__(" ".join(message.split()))
-
-
-class NoLogprobsError(OpenAIBackendError):
-    """The server answered without the log-probabilities that label scoring needs."""
 
 
 def _excerpt(text: str, limit: int = 200) -> str:

@@ -29,12 +29,8 @@ from typing import Any
 
 import torch
 
-from paperpred.errors import PaperpredError
+from paperpred.errors import BadRequest
 from paperpred.inference.server_args import add_arguments
-
-
-class BadRequest(PaperpredError):
-    """A request this server cannot answer (HTTP 400)."""
 
 
 class Engine:

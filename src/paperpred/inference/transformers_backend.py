@@ -26,14 +26,10 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
+from paperpred.errors import ModelNotAvailableError
 from paperpred.inference.base import ChatRequest, GenerationParams, InferenceBackend
 from paperpred.inference.chat import cap_images, load_image, to_processor_messages
-from paperpred.inference.models import (
-    ModelNotAvailableError,
-    is_vision_model,
-    resolve_adapter,
-    resolve_model,
-)
+from paperpred.inference.models import is_vision_model, resolve_adapter, resolve_model
 from paperpred.inference.scoring import (
     continuation_tail,
     end_of_turn_ids,
@@ -261,11 +257,6 @@ class TransformersBackend(InferenceBackend):
                     new, skip_special_tokens=True)):
                 replies[index] = text.strip()
         return replies
-
-    def generate_choice(self, requests: list[ChatRequest], choices: list[str]) -> list[str]:
-        """The most likely of ``choices`` for each request (argmax of :meth:`score`)."""
-        scores = self.score(requests, choices)
-        return [choices[max(range(len(choices)), key=row.__getitem__)] for row in scores]
 
     # ----- label scoring --------------------------------------------------------------------
     def _tail(self, prompt: _Prompt, continuation: str) -> list[int] | None:

@@ -10,9 +10,6 @@ constructor raises :class:`VLLMNotInstalledError`, one line saying how to instal
 - Generation: ``LLM.chat`` over OpenAI-style messages; ``<image>`` markers become ``image_url``
   parts carrying the page images as PNG data URLs. Sampling as in the transformers backend:
   greedy at temperature 0, else plain temperature sampling with the request seed.
-- Structured choice (:meth:`VLLMBackend.generate_choice`): guided decoding restricted to the
-  candidate strings: ``StructuredOutputsParams(choice=...)`` on vLLM >= 0.10.2 (the only API
-  from 0.12), ``GuidedDecodingParams(choice=...)`` before.
 - Label scoring (:meth:`VLLMBackend.score`): exact, like the transformers backend: each
   (prompt, candidate) pair is sent as prompt + candidate + end-of-turn token with
   ``max_tokens=1, prompt_logprobs=1``, and the candidate's prompt log-probabilities are summed.
@@ -30,7 +27,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from paperpred.errors import PaperpredError
+from paperpred.errors import VLLMNotInstalledError
 from paperpred.inference.base import ChatRequest, GenerationParams, InferenceBackend
 from paperpred.inference.chat import (
     cap_images,
@@ -51,10 +48,6 @@ INSTALL_HINT = ("pip install vllm (on a Linux machine with a CUDA GPU), or use "
 _LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
-class VLLMNotInstalledError(PaperpredError, ImportError):
-    """vLLM is not importable here."""
-
-
 def import_vllm() -> Any:
     """The ``vllm`` module, or :class:`VLLMNotInstalledError` with the fix in one line."""
     try:
@@ -64,20 +57,6 @@ def import_vllm() -> Any:
             f"the vllm backend needs vLLM, which is not installed ({exc}): {INSTALL_HINT}"
         ) from exc
     return vllm
-
-
-def choice_sampling_kwargs(choices: list[str]) -> dict[str, Any]:
-    """``SamplingParams`` keyword arguments that restrict the output to ``choices``, for the
-    installed vLLM (``structured_outputs`` from 0.10.2, ``guided_decoding`` before)."""
-    if not choices:
-        raise ValueError("structured choice needs at least one choice")
-    try:
-        from vllm.sampling_params import StructuredOutputsParams
-    except ImportError:
-        from vllm.sampling_params import GuidedDecodingParams
-
-        return {"guided_decoding": GuidedDecodingParams(choice=list(choices))}
-    return {"structured_outputs": StructuredOutputsParams(choice=list(choices))}
 
 
 def lora_rank_limit(adapter_path: str) -> int:
@@ -178,17 +157,6 @@ class VLLMBackend(InferenceBackend):
         if not requests:
             return []
         return self._chat(requests, self._sampling(params))
-
-    def generate_choice(self, requests: list[ChatRequest], choices: list[str],
-                        params: GenerationParams | None = None) -> list[str]:
-        """One of ``choices`` per request, by guided (structured-output) decoding."""
-        if not requests:
-            return []
-        longest = max(len(self._tokenize(c)) for c in choices)
-        base = params or GenerationParams(temperature=0.0)
-        base = GenerationParams(max_tokens=longest + 2, temperature=base.temperature,
-                                seed=base.seed)
-        return self._chat(requests, self._sampling(base, **choice_sampling_kwargs(choices)))
 
     # ----- label scoring --------------------------------------------------------------------
     def _score_prompt(self, request: ChatRequest, continuation: str) -> tuple[Any, int]:

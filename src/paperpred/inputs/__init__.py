@@ -3,12 +3,8 @@
 Every formatter scrubs label leakage by default (:mod:`paperpred.data.leakage`).
 """
 
-from paperpred.inputs.base import (
-    DEFAULT_SYSTEM_PROMPT,
-    FormattedPrompt,
-    InputFormatter,
-    MissingPageImagesError,
-)
+from paperpred.errors import MissingPageImagesError
+from paperpred.inputs.base import DEFAULT_SYSTEM_PROMPT, FormattedPrompt, InputFormatter
 from paperpred.inputs.budget import TokenCounter
 from paperpred.inputs.paper import PaperFormatter
 from paperpred.inputs.registry import (

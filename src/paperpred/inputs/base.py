@@ -25,7 +25,7 @@ from typing import Any, Callable, ClassVar
 from paperpred.config import InputModality
 from paperpred.data.leakage import mask_header_band, scrub_submission
 from paperpred.data.submission import Submission
-from paperpred.errors import DataError, PaperpredError
+from paperpred.errors import PaperpredError
 from paperpred.inputs.budget import Budget, TokenCounter
 from paperpred.inputs.fewshot import to_example
 from paperpred.inputs.render import IMAGE_TOKEN, escape_markers
@@ -37,10 +37,6 @@ DEFAULT_SYSTEM_PROMPT = (
     "You read submissions to ICLR and predict their outcomes."
 )
 _PREPARED = "_paperpred_prepared"
-
-
-class MissingPageImagesError(DataError):
-    """A vision formatter was given a submission without page images."""
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 from paperpred.config import InputModality
 from paperpred.data.leakage import mask_header_band
 from paperpred.data.submission import Submission
-from paperpred.inputs.base import MissingPageImagesError
+from paperpred.errors import MissingPageImagesError
 from paperpred.inputs.paper import PaperFormatter
 from paperpred.inputs.registry import register_input_formatter
 from paperpred.inputs.render import MISSING_PAGES_NOTE, render_pages

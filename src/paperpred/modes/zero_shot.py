@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from paperpred.config import InferenceConfig, TrainingConfig
 from paperpred.data.submission import Submission
 from paperpred.inference.base import ChatRequest, GenerationParams, InferenceBackend
-from paperpred.modes.samples import FormatReport, Sample, format_samples
+from paperpred.inputs.samples import FormatReport, Sample, format_samples
 
 
 def resolve_reading(reading: str, handler: Any) -> str:

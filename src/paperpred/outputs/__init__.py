@@ -3,7 +3,7 @@
 from paperpred.outputs.base import OutputHandler
 from paperpred.outputs.binary import BinaryAcceptRejectHandler
 from paperpred.outputs.citation import CitationPercentileHandler
-from paperpred.outputs.decisions import DecisionHandler
+from paperpred.outputs.decision_handler import DecisionHandler
 from paperpred.outputs.metrics import (
     choose_threshold,
     classification_metrics,
@@ -11,14 +11,12 @@ from paperpred.outputs.metrics import (
     roc_auc,
 )
 from paperpred.outputs.multiclass import MultiClassDecisionHandler
+from paperpred.outputs.rating import MeanRatingHandler
 from paperpred.outputs.registry import (
     OUTPUT_HANDLERS,
     get_output_handler,
-    list_output_handlers,
     register_output_handler,
 )
-from paperpred.outputs.rewards import trl_reward
-from paperpred.outputs.rating import MeanRatingHandler
 from paperpred.outputs.scores import ScoreHandler
 
 __all__ = [
@@ -33,9 +31,7 @@ __all__ = [
     "choose_threshold",
     "classification_metrics",
     "get_output_handler",
-    "list_output_handlers",
     "register_output_handler",
     "regression_metrics",
     "roc_auc",
-    "trl_reward",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import math
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
@@ -11,6 +10,8 @@ import numpy as np
 
 from paperpred.config import OutputType
 from paperpred.data.submission import Submission
+from paperpred.outputs.parsing import is_missing
+from paperpred.outputs.rewards import GuardedReward, RewardStats
 
 ANSWER_PREFIX = "Answer: "
 
@@ -21,15 +22,6 @@ def strip_answer_prefix(text: str) -> str:
     if text.lower().startswith(ANSWER_PREFIX.strip().lower()):
         text = text[len(ANSWER_PREFIX.strip()) :].strip()
     return text
-
-
-def is_missing(value: Any) -> bool:
-    """True for None, NaN and empty strings: "this example has no label"."""
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
 
 
 def _bound_kwargs(cls: type, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -254,14 +246,20 @@ class OutputHandler(ABC):
         """Reward of a parsed prediction against a read ground truth (default: exact match)."""
         return 1.0 if prediction == truth else 0.0
 
-    def as_trl_reward(self, label_column: str = "label") -> Callable[..., list[float | None]]:
-        """This handler's :meth:`reward` in the shape TRL's ``GRPOTrainer`` calls.
-
-        See :func:`paperpred.outputs.rewards.trl_reward`.
+    def as_trl_reward(self, label_column: str = "label",
+                      reward_fn: Callable[[Any, Any], float] | None = None) -> GuardedReward:
+        """This handler's :meth:`reward` (or a user's ``reward_fn(prediction, ground_truth)``)
+        in the shape TRL's ``GRPOTrainer`` calls: ``f(completions, **dataset_columns)`` -> one
+        float per completion, None where the ground truth is missing; named
+        ``<handler>_reward`` (or after ``reward_fn``). See
+        :class:`paperpred.outputs.rewards.GuardedReward`.
         """
-        from paperpred.outputs.rewards import trl_reward
-
-        return trl_reward(self, label_column=label_column)
+        if reward_fn is None:
+            return GuardedReward(f"{self.name}_reward", self.reward, self, RewardStats(),
+                                 label_column)
+        name = getattr(reward_fn, "__name__", "<lambda>")
+        name = f"{self.name}_custom_reward" if name == "<lambda>" else name
+        return GuardedReward(name, reward_fn, self, RewardStats(), label_column)
 
 
 def softmax(logprobs: np.ndarray) -> np.ndarray:

@@ -7,9 +7,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from paperpred.config import OutputType
-from paperpred.data.decisions import BINARY_LABELS
+from paperpred.data.venue_decisions import BINARY_LABELS
 from paperpred.outputs import metrics as M
-from paperpred.outputs.decisions import DecisionHandler
+from paperpred.outputs.decision_handler import DecisionHandler
 from paperpred.outputs.registry import register_output_handler
 
 # A -inf candidate gives an infinite log-odds; clipped so the score stays valid JSON and still

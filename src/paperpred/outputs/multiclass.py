@@ -8,9 +8,9 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 
 from paperpred.config import OutputType
-from paperpred.data.decisions import MULTICLASS_LABELS
+from paperpred.data.venue_decisions import MULTICLASS_LABELS
 from paperpred.outputs import metrics as M
-from paperpred.outputs.decisions import ACCEPT_ANY, DecisionHandler
+from paperpred.outputs.decision_handler import ACCEPT_ANY, DecisionHandler
 from paperpred.outputs.registry import register_output_handler
 
 _TIER = r"(?:(oral|talk)|(spotlight)|(poster))"

@@ -22,6 +22,7 @@ text) is a parse failure: we never guess an answer the model did not state.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,6 +39,15 @@ _THINK = re.compile(r"<think>(.*?)</think>", re.IGNORECASE | re.DOTALL)
 _SPECIAL_TOKENS = re.compile(r"<\|[^|<>]{1,40}\|>|</s>|<s>|<eos>|<end_of_turn>")
 _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*|__([^_\n]{1,80})__")
 _LEADING_LABEL = re.compile(r"^\s*(?:reasoning|rationale|explanation|analysis)\s*[:\-]\s*", re.I)
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN and empty strings: "this example has no label"."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Callable, Mapping, TypeVar
 
-from paperpred.registry import Registry, RegistryError
+from paperpred.errors import RegistryError
+from paperpred.registry import Registry
 
 H = TypeVar("H", bound=type)
 
@@ -72,21 +73,3 @@ def get_output_handler(name_or_enum: str | Enum | Mapping[str, Any], **kwargs: A
         name_or_enum = name_or_enum["name"]
     cls = OUTPUT_HANDLERS.get(name_or_enum)
     return cls(**kwargs)
-
-
-def list_output_handlers() -> dict[str, dict[str, Any]]:
-    """Registered handlers: name -> ``{"class", "output_type", "default_for", "doc"}``."""
-    defaults: dict[str, list[str]] = {}
-    for enum_value, name in OUTPUT_HANDLERS.defaults().items():
-        defaults.setdefault(name, []).append(enum_value)
-    out = {}
-    for name in OUTPUT_HANDLERS.names():
-        cls = OUTPUT_HANDLERS.get(name)
-        out_type = getattr(cls, "output_type", None)
-        out[name] = {
-            "class": cls.__name__,
-            "output_type": getattr(out_type, "value", out_type),
-            "default_for": sorted(defaults.get(name, [])),
-            "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
-        }
-    return out

@@ -143,7 +143,7 @@ def write_published_layout(out_dir: str | Path, limit: int | None = None, n_page
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from paperpred.data.sample import load_sample
+    from paperpred.data.bundled import load_sample
 
     out_dir = Path(out_dir)
     subs = load_sample()[:limit] if limit else load_sample()

@@ -6,10 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from paperpred.data.decisions import Decision
 from paperpred.data.records import is_derived_id
 from paperpred.data.report import LoadReport
 from paperpred.data.submission import Submission
+from paperpred.data.venue_decisions import Decision
 
 DECISION_ORDER = [d.value for d in Decision]
 FIELDS = (

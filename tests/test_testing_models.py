@@ -13,8 +13,8 @@ import regex
 import torch
 from PIL import Image, ImageDraw
 
-from paperpred.inference import tiny
-from paperpred.inference.qwen_tokenizer import (
+from paperpred.testing import tiny_models as tiny
+from paperpred.testing.qwen_tokenizer import (
     QWEN2_5_ADDED_TOKENS,
     QWEN2_5_SPECIAL_TOKEN_IDS,
     QWEN2_PRETOKENIZE_REGEX,

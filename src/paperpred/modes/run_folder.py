@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from paperpred.errors import PaperpredError
+from paperpred.errors import PaperpredError, TrainingError
 
 CHECKPOINTS = "checkpoints"
 PROGRESS = "train_progress.jsonl"
@@ -91,10 +91,6 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = value
     return out
-
-
-class TrainingError(PaperpredError):
-    """A training run failed; the message names the log to read and shows its end."""
 
 
 def training_failed(what: str, returncode: int, run_dir: str | Path,

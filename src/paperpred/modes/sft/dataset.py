@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from paperpred.config import DataFormat
 from paperpred.errors import PaperpredError
 from paperpred.inputs.base import IMAGE_TOKEN
-from paperpred.training.images import save_images
+from paperpred.modes.images import save_images
 
 DATASET_NAME = "paperpred_train"
 

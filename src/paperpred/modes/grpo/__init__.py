@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.config import ModelType, TrainingConfig
-from paperpred.modes.samples import Sample
+from paperpred.errors import RewardFunctionError
+from paperpred.inputs.samples import Sample
 from paperpred.modes.zero_shot import ZeroShotMode
-from paperpred.training.grpo_rewards import (
-    RewardFunctionError,
-    in_process_only_message,
-    reward_specs,
-)
+from paperpred.outputs.rewards import in_process_only_message, reward_specs
 
 
 class GRPOMode(ZeroShotMode):
@@ -85,7 +82,7 @@ class GRPOMode(ZeroShotMode):
     def prepare_data(self, samples: list[Sample], output_dir: str | Path) -> dict[str, Any]:
         """Write the prompt-only dataset (``output_dir/grpo_train.jsonl``, page images under
         ``output_dir/images``). Returns data_info (paths, counts, skipped samples by reason,
-        whether vision); see :func:`paperpred.training.grpo_data.write_grpo_dataset`.
+        whether vision); see :func:`paperpred.modes.grpo.dataset.write_grpo_dataset`.
 
         With ``config.extra["stratified_batches"]`` (decision outputs only) the rows are
         written with the classes taking turns and TRL reads them in order, so every step
@@ -93,8 +90,8 @@ class GRPOMode(ZeroShotMode):
         pushes every answer towards that class; once all of a group's completions agree, the
         group has no gradient, and a policy that says one class for every paper never leaves
         it (seen on 2 CPU cores with 4 prompts per step, README: Training)."""
-        from paperpred.training.grpo_config import GRPOConfigError
-        from paperpred.training.grpo_data import write_grpo_dataset
+        from paperpred.errors import GRPOConfigError
+        from paperpred.modes.grpo.dataset import write_grpo_dataset
 
         class_of = None
         if (self.config.extra or {}).get("stratified_batches"):
@@ -122,7 +119,7 @@ class GRPOMode(ZeroShotMode):
         """Write ``output_dir/grpo_config.yaml`` (and ``accelerate_config.yaml`` /
         ``ds_config.json`` for multi-GPU runs); returns its path. The file's comments and
         :meth:`launch_command` give the shell command that runs it."""
-        from paperpred.training.grpo_config import build_run_config, write_run_config
+        from paperpred.modes.grpo.config import build_run_config, write_run_config
 
         cfg = build_run_config(self.config, data_info, output_dir, self.output_handler,
                                self.reward_specs, self.reward_weights)
@@ -134,7 +131,7 @@ class GRPOMode(ZeroShotMode):
     def launch_command(config_path: str | Path) -> str:
         """The shell command that trains ``config_path`` outside Python (accelerate launch for
         multi-GPU configs)."""
-        from paperpred.training.grpo_config import load_run_config
+        from paperpred.modes.grpo.config import load_run_config
 
         return load_run_config(config_path)["launch"]["command"]
 
@@ -144,14 +141,14 @@ class GRPOMode(ZeroShotMode):
         """Train with TRL's GRPOTrainer; returns the summary (``train_summary.json``).
 
         In this process by default; in a worker process (``python -m
-        paperpred.training.grpo_worker`` or ``accelerate launch`` for multi-GPU configs) when
+        paperpred.modes.grpo.worker`` or ``accelerate launch`` for multi-GPU configs) when
         ``subprocess_run`` is True or the config asks for several processes. A worker process
         imports user reward functions by their ``module:function`` reference. A killed run
         resumes from its last checkpoint when it was trained with the same settings; a
         finished one is not trained again; ``overwrite`` starts afresh in either case.
         """
-        from paperpred.training.grpo_config import load_run_config
-        from paperpred.training.layout import prepare_output_dir
+        from paperpred.modes.grpo.config import load_run_config
+        from paperpred.modes.run_folder import prepare_output_dir
 
         cfg = load_run_config(config_path)
         prepare_output_dir(cfg["grpo"]["output_dir"], overwrite, cfg)
@@ -162,7 +159,7 @@ class GRPOMode(ZeroShotMode):
         callables = {s.name: self.reward_callables[s.name] for s in self.reward_specs
                      if s.kind == "callable" and s.name in self.reward_callables}
         if not subprocess_run:
-            from paperpred.training.grpo_worker import run
+            from paperpred.modes.grpo.worker import run
 
             return run(config_path, reward_callables=callables)
         for spec in cfg["rewards"]["functions"]:
@@ -174,8 +171,8 @@ class GRPOMode(ZeroShotMode):
         import json
         import shlex
 
-        from paperpred.training.grpo_worker import ENV_TEED
-        from paperpred.training.layout import LOG, SUMMARY, run_dir_of, training_failed
+        from paperpred.modes.grpo.worker import ENV_TEED
+        from paperpred.modes.run_folder import LOG, SUMMARY, run_dir_of, training_failed
 
         command = cfg["launch"]["command"]
         argv = shlex.split(command)

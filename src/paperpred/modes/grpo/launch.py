@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 ACCELERATE_NAME = "accelerate_config.yaml"
-WORKER_MODULE = "paperpred.training.grpo_worker"
+WORKER_MODULE = "paperpred.modes.grpo.worker"
 LAUNCH_KEYS = ("num_processes", "num_machines", "machine_rank", "main_process_ip",
                "main_process_port", "deepspeed")
 
@@ -55,7 +55,7 @@ def launch_section(launch_extra: dict[str, Any], grpo: dict[str, Any], out_dir: 
     launch: dict[str, Any] = {"num_processes": processes, "accelerate_config": None,
                               "deepspeed": None}
     if launch_extra.get("deepspeed"):
-        from paperpred.training.deepspeed import write_deepspeed_config
+        from paperpred.modes.deepspeed import write_deepspeed_config
 
         grpo["deepspeed"] = launch["deepspeed"] = write_deepspeed_config(
             str(launch_extra["deepspeed"]), out_dir)

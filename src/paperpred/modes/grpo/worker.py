@@ -1,9 +1,9 @@
 """Run a GRPO config with TRL's ``GRPOTrainer``: in-process (``GRPOMode.train``) or as a
 program, alone or under accelerate::
 
-    python -m paperpred.training.grpo_worker out_dir/grpo_config.yaml
+    python -m paperpred.modes.grpo.worker out_dir/grpo_config.yaml
     accelerate launch --config_file out_dir/accelerate_config.yaml \\
-        -m paperpred.training.grpo_worker out_dir/grpo_config.yaml
+        -m paperpred.modes.grpo.worker out_dir/grpo_config.yaml
 
 Writes into the config's folder: ``train_progress.jsonl`` (one record per step),
 ``train.log`` (every trainer log and warning), ``train_summary.json`` and the LoRA adapter in
@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from paperpred.errors import PaperpredError
-from paperpred.training.grpo_config import TRL_INSTALL_HINT, GRPOConfigError, load_run_config
-from paperpred.training.grpo_data import load_grpo_dataset
-from paperpred.training.grpo_rewards import RewardSpec, build_rewards
-from paperpred.training.layout import LOG, SUMMARY, run_dir_of
-from paperpred.training.loraplus import with_loraplus
+from paperpred.errors import GRPOConfigError, PaperpredError
+from paperpred.modes.grpo.config import TRL_INSTALL_HINT, load_run_config
+from paperpred.modes.grpo.dataset import load_grpo_dataset
+from paperpred.modes.grpo.loraplus import with_loraplus
+from paperpred.modes.run_folder import LOG, SUMMARY, run_dir_of
+from paperpred.outputs.rewards import RewardSpec, build_rewards
 
 # Set by GRPOMode.train when it runs this module as a subprocess and writes its output to
 # train.log itself.
@@ -93,8 +93,8 @@ def run(config_path: str | Path, reward_callables: dict[str, Callable[..., Any]]
     except ImportError as exc:
         raise GRPOConfigError(TRL_INSTALL_HINT) from exc
     from paperpred.inference.models import resolve_model
+    from paperpred.modes.grpo.progress import GRPOProgressCallback
     from paperpred.outputs import get_output_handler
-    from paperpred.training.grpo_progress import GRPOProgressCallback
 
     config_path = Path(config_path).resolve()
     cfg = load_run_config(config_path)
@@ -145,7 +145,7 @@ def run(config_path: str | Path, reward_callables: dict[str, Callable[..., Any]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m paperpred.training.grpo_worker",
+    parser = argparse.ArgumentParser(prog="python -m paperpred.modes.grpo.worker",
                                      description="Train a paperpred GRPO config with TRL.")
     parser.add_argument("config", help="grpo_config.yaml written by GRPOMode.generate_config")
     ns = parser.parse_args(argv)

@@ -10,7 +10,7 @@ The assistant's answer is never in the prompt: the policy writes it and the rewa
 with ``label`` (the output handler's label text). For a vision model every message content is a
 list of parts and each ``<image>`` marker of the formatter becomes an ``{"type": "image"}``
 part in marker order (TRL keeps contents that are already lists), and ``images`` holds the
-page files in the same order (written with :func:`paperpred.training.images.save_images`).
+page files in the same order (written with :func:`paperpred.modes.images.save_images`).
 """
 
 from __future__ import annotations
@@ -22,18 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.data.splits import interleave_classes
+from paperpred.errors import GRPODataError
 from paperpred.inputs.render import IMAGE_TOKEN
-from paperpred.modes.samples import Sample
+from paperpred.inputs.samples import Sample
 
 TRAIN_FILE = "grpo_train.jsonl"
 INFO_FILE = "data_info.json"
 IMAGES_DIR = "images"
 LABEL_COLUMN = "label"
 IMAGE_COLUMN = "images"
-
-
-class GRPODataError(ValueError):
-    """The samples cannot make a GRPO dataset (none usable, or images on a text model)."""
 
 
 def _markers(messages: Sequence[dict[str, Any]]) -> int:
@@ -137,7 +134,7 @@ def write_grpo_dataset(samples: Sequence[Sample], output_dir: str | Path, vision
 
 
 def _save(sample: Sample, folder: Path, index: int) -> list[str]:
-    from paperpred.training.images import save_images
+    from paperpred.modes.images import save_images
 
     return save_images(list(sample.images), folder, f"{index:05d}_{sample.submission_id}")
 

@@ -19,9 +19,9 @@ from typing import Any, TextIO
 
 from transformers import TrainerCallback
 
-from paperpred.training.grpo_rewards import RewardStats
-from paperpred.training.layout import PROGRESS
-from paperpred.training.progress import ProgressLog
+from paperpred.modes.progress import ProgressLog
+from paperpred.modes.run_folder import PROGRESS
+from paperpred.outputs.rewards import RewardStats
 
 # TRL's log key -> the record's key.
 RENAMED = {

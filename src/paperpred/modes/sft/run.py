@@ -19,7 +19,8 @@ from typing import Any, TextIO
 import yaml
 
 from paperpred.errors import PaperpredError
-from paperpred.training.layout import (
+from paperpred.modes.progress import ProgressLog
+from paperpred.modes.run_folder import (
     LOG,
     PROGRESS,
     SUMMARY,
@@ -28,7 +29,6 @@ from paperpred.training.layout import (
     run_dir_of,
     training_failed,
 )
-from paperpred.training.progress import ProgressLog
 
 ENV_CLI = "PAPERPRED_LLAMAFACTORY_CLI"
 TRAINER_LOG = "trainer_log.jsonl"

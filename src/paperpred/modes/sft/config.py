@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from paperpred.config import ModelType, TrainingConfig
-from paperpred.training.deepspeed import write_deepspeed_config
-from paperpred.training.device import precision_flags, target_is_cuda
-from paperpred.training.layout import CHECKPOINTS
-from paperpred.training.templates import llamafactory_template
+from paperpred.modes.deepspeed import write_deepspeed_config
+from paperpred.modes.device import precision_flags, target_is_cuda
+from paperpred.modes.run_folder import CHECKPOINTS
+from paperpred.modes.sft.templates import llamafactory_template
 
 CONFIG_NAME = "sft_config.yaml"
 DEFAULT_IMAGE_MAX_PIXELS = 512 * 512

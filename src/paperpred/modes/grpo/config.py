@@ -33,10 +33,10 @@ from typing import Any
 
 import yaml
 
-from paperpred.errors import PaperpredError
+from paperpred.errors import GRPOConfigError
 from paperpred.inference.models import local_model_path
-from paperpred.training.device import target_is_cuda
-from paperpred.training.grpo_launch import LAUNCH_KEYS, header_comments, launch_section
+from paperpred.modes.device import target_is_cuda
+from paperpred.modes.grpo.launch import LAUNCH_KEYS, header_comments, launch_section
 
 CONFIG_NAME = "grpo_config.yaml"
 LORA_KEYS = ("lora_target_modules", "lora_exclude_modules")
@@ -52,10 +52,6 @@ REASONING_TOKENS = 512
 SECTIONS = ("model", "lora", "data", "rewards", "launch", "grpo")
 TRL_INSTALL_HINT = ("TRL is not installed: pip install 'paperpred[train]' "
                     "(or pip install trl==0.24.0)")
-
-
-class GRPOConfigError(PaperpredError):
-    """A GRPO run cannot be configured as asked; the message says what to change."""
 
 
 def length_split(max_length: int, include_reasoning: bool) -> tuple[int, int]:
@@ -140,8 +136,8 @@ def grpo_arguments(config: Any, out_dir: Path, vision: bool, include_reasoning: 
                    reward_weights: list[float], cuda: bool) -> dict[str, Any]:
     """The ``GRPOConfig`` keyword arguments of a TrainingConfig (before ``extra``), for a
     CUDA GPU (``cuda``) or a CPU."""
-    from paperpred.training.device import precision_flags
-    from paperpred.training.layout import CHECKPOINTS
+    from paperpred.modes.device import precision_flags
+    from paperpred.modes.run_folder import CHECKPOINTS
 
     prompt_len, completion_len = length_split(int(config.max_length), include_reasoning)
     flags = precision_flags(cuda)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Mapping, Sequence
 
-from paperpred.data.decisions import Decision, normalize_decision
+from paperpred.data.venue_decisions import Decision, normalize_decision
 from paperpred.outputs import metrics as M
 from paperpred.outputs.base import ANSWER_PREFIX, OutputHandler, strip_answer_prefix
 from paperpred.outputs.parsing import clean_value, parse_text

@@ -1,6 +1,6 @@
 """Tiny, randomly initialised models with the real Qwen2 / Qwen2.5-VL architectures, built offline.
 
-They carry the real Qwen2.5 tokenizer (:mod:`paperpred.inference.qwen_tokenizer`), chat templates
+They carry the real Qwen2.5 tokenizer (:mod:`paperpred.testing.qwen_tokenizer`), chat templates
 and, for the vision-language model, a real ``Qwen2_5_VLProcessor``; only the sizes are tiny and
 the weights random. Tests, examples and CPU smoke runs load them exactly as they would load
 ``Qwen/Qwen2.5-*-Instruct`` or ``Qwen/Qwen2.5-VL-*-Instruct`` from the Hub.
@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from paperpred.inference.qwen_tokenizer import (
+from paperpred.testing.qwen_tokenizer import (
     QWEN2_5_SPECIAL_TOKEN_IDS,
     QWEN2_5_VOCAB_SIZE,
     load_qwen2_tokenizer,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from paperpred.config import DataFormat, TrainingConfig
-from paperpred.modes.samples import Sample
+from paperpred.inputs.samples import Sample
 from paperpred.modes.zero_shot import ZeroShotMode
 
 
@@ -46,8 +46,8 @@ class SFTLoRAMode(ZeroShotMode):
         """Write ``samples`` (formatted with ``include_label=True``) as a LlamaFactory dataset
         with its ``dataset_info.json`` in ``output_dir``; page images become PNG files, one
         ``<image>`` marker each. Returns data_info (see
-        :func:`paperpred.training.llamafactory_data.write_dataset`)."""
-        from paperpred.training.llamafactory_data import write_dataset
+        :func:`paperpred.modes.sft.dataset.write_dataset`)."""
+        from paperpred.modes.sft.dataset import write_dataset
 
         info = write_dataset(samples, output_dir, self.data_format)
         info["format_report"] = self.format_report.summary()
@@ -58,7 +58,7 @@ class SFTLoRAMode(ZeroShotMode):
         JSON beside it when ``config.extra["deepspeed"]`` asks). The adapter will be written
         to ``output_dir/checkpoints``. Returns the YAML's path."""
         from paperpred.inference.models import local_model_path
-        from paperpred.training.llamafactory_config import dump_config, sft_config
+        from paperpred.modes.sft.config import dump_config, sft_config
 
         output_dir = Path(output_dir).resolve()
         model_path = local_model_path(self.config.model_name_or_path)
@@ -94,7 +94,7 @@ class SFTLoRAMode(ZeroShotMode):
             PaperpredError: LlamaFactory is missing (one line on how to install it), the run
                 already finished, or training failed (with the log's last lines).
         """
-        from paperpred.training.llamafactory_run import run_llamafactory
+        from paperpred.modes.sft.run import run_llamafactory
 
         return run_llamafactory(config_path, self.llamafactory_cli, stream=stream,
                                 overwrite=overwrite)

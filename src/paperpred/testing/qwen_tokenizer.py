@@ -25,8 +25,16 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-from tokenizers import pre_tokenizers, processors
+from tokenizers import (
+    AddedToken,
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+)
 
 QWEN_VOCAB_PACKAGE = "qwen_agent"
 QWEN_VOCAB_RELPATH = ("utils", "qwen.tiktoken")
