@@ -47,7 +47,7 @@ from paperpred import BinaryAcceptRejectHandler, TrainingConfig, load_sample
 from paperpred.inference.models import resolve_model
 from paperpred.inputs import get_input_formatter
 from paperpred.modes.grpo import GRPOMode
-from paperpred.training.progress import read_progress
+from paperpred.modes.progress import read_progress
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "grpo.json"

@@ -60,7 +60,7 @@ from paperpred.data import ICLRDataLoader, balance_classes, stratified_split
 from paperpred.evaluation.baselines import compute_baselines
 from paperpred.runs import load_run_config
 from paperpred.train_runs import TrainRunConfig
-from paperpred.training.progress import read_progress
+from paperpred.modes.progress import read_progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sft import paired_gain  # the same paired bootstrap as the SFT bench
