@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterator
 from enum import Enum
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from paperpred.errors import PaperpredError
 
@@ -82,7 +83,8 @@ class Registry(Generic[T]):
 
         def wrap(item: T) -> T:
             if isinstance(name, Enum):
-                own = getattr(item, "registry_name", None) or getattr(item, "__name__")
+                # getattr for __name__ too: T is unbounded, so mypy cannot see the attribute
+                own = getattr(item, "registry_name", None) or getattr(item, "__name__")  # noqa: B009
                 self.register(own, item, default_for=name)
             else:
                 self.register(name, item, default_for=default_for)

@@ -11,6 +11,7 @@ from paperpred.outputs.metrics import (
     roc_auc,
 )
 from paperpred.outputs.multiclass import MultiClassDecisionHandler
+from paperpred.outputs.rating import MeanRatingHandler
 from paperpred.outputs.registry import (
     OUTPUT_HANDLERS,
     get_output_handler,
@@ -18,7 +19,6 @@ from paperpred.outputs.registry import (
     register_output_handler,
 )
 from paperpred.outputs.rewards import trl_reward
-from paperpred.outputs.rating import MeanRatingHandler
 from paperpred.outputs.scores import ScoreHandler
 
 __all__ = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 import math
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def is_missing(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def _bound_kwargs(cls: type, args: tuple, kwargs: dict) -> dict[str, Any]:
+def _bound_kwargs(cls: type[Any], args: tuple, kwargs: dict) -> dict[str, Any]:
     """The constructor's arguments by name, defaults filled in, so ``to_config`` is complete."""
     init = cls.__init__
     if init is object.__init__:
@@ -180,7 +181,7 @@ class OutputHandler(ABC):
             texts = self.candidate_texts()
             values = []
             missing = []
-            for cand, text in zip(cands, texts):
+            for cand, text in zip(cands, texts, strict=True):
                 if cand in logprobs:
                     values.append(logprobs[cand])
                 elif text in logprobs:
@@ -220,7 +221,7 @@ class OutputHandler(ABC):
         cands = self.candidates()
         return {
             "prediction": cands[int(np.argmax(probs))],
-            "probabilities": {c: float(p) for c, p in zip(cands, probs)},
+            "probabilities": {c: float(p) for c, p in zip(cands, probs, strict=True)},
             "score": None,
             "reasoning": "",
             "parse_success": True,
