@@ -13,8 +13,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from paperpred.data.submission import Submission
 from paperpred.errors import PaperpredError

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 from urllib.parse import urlparse
 
 

@@ -77,5 +77,5 @@ def render_comparison(rows: list[tuple[str, dict[str, Any]]], title: str = "comp
     table += [[name, *[_cell(m, k) for k, _ in columns]] for name, m in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     lines = [title, "-" * len(title)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
     return "\n".join(lines)

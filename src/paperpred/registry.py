@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from enum import Enum
-from typing import Generic, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from paperpred.errors import RegistryError
 

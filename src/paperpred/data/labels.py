@@ -14,8 +14,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 # Raw citation-count fields of the known dumps, in order of preference.
 CITATION_SOURCES: tuple[str, ...] = (
@@ -105,7 +106,7 @@ class PercentileTable:
             labels["rating_percentile"] = self._rating_ranks[year].percentile(mean)
         source = self._source_of_year.get(year)
         count = parse_count(raw_counts.get(source)) if source else None
-        if count is not None:
+        if source and count is not None:  # a count implies a source
             labels["citation_percentile"] = self._count_ranks[(year, source)].percentile(count)
             labels["citation_source"] = source
         return labels

@@ -29,8 +29,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
 from itertools import accumulate
-from typing import Any, Iterable
+from typing import Any
 
 from paperpred.data.submission import Submission
 

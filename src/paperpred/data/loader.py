@@ -17,8 +17,9 @@ still loads) or, in strict mode, raises a :class:`DataError` naming row, column 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from paperpred.data import paths
 from paperpred.data.hf import IMAGES_KEY, SPLIT_KEY, SPLIT_ROW_KEY
@@ -84,7 +85,9 @@ class ICLRDataLoader:
         path = self._resolve(path)
         return self._load(str(path), lambda: jsonl_rows(path), ROW_REQUIRED, load_images)
 
-    def load_from_parquet(self, path: str | Path, load_images: bool = False) -> Iterator[Submission]:
+    def load_from_parquet(
+        self, path: str | Path, load_images: bool = False
+    ) -> Iterator[Submission]:
         """Rows of a parquet file: written by ``paperpred data convert``, in the CSV schema, or
         one split of the published dataset's layout."""
         path = self._resolve(path)

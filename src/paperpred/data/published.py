@@ -109,7 +109,8 @@ def _reviews(row: dict[str, Any], indicators: dict[str, Any]) -> list[dict[str, 
                                                              "original_reviews") or []]
     normalized = [decode(r, "normalized_reviews") for r in _list(row.get("normalized_reviews"),
                                                                  "normalized_reviews") or []]
-    ratings = indicators.get("ratings") if isinstance(indicators.get("ratings"), list) else []
+    given = indicators.get("ratings")
+    ratings = given if isinstance(given, list) else []
     if not normalized:
         reviews = [dict(r) if isinstance(r, dict) else r for r in original]
     else:

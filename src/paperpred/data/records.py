@@ -163,9 +163,10 @@ def _repair_truncated_tens(reviews: list, ratings: Any) -> list:
     list has the same length and reading each 1 as 10 makes the two agree, do so and mark it."""
     if not isinstance(ratings, list) or len(ratings) != len(reviews):
         return reviews
-    given = sorted(parse_score(r) for r in ratings)
+    parsed = [parse_score(r) for r in ratings]
+    given = sorted(x for x in parsed if x is not None)
     found = [r.rating for r in reviews]
-    if None in given or sorted(found, key=lambda x: x or 0) == given or 1.0 not in found:
+    if len(given) < len(parsed) or sorted(found, key=lambda x: x or 0) == given or 1.0 not in found:
         return reviews
     if sorted(10.0 if x == 1.0 else x for x in found) == given:
         for review in reviews:

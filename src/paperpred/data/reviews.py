@@ -105,7 +105,8 @@ def parse_score(value: Any) -> float | None:
 
 def _unwrap(value: Any) -> Any:
     """OpenReview API v2 wraps every field as ``{"value": ...}``."""
-    if isinstance(value, dict) and set(value) <= {"value", "readers", "writers"} and "value" in value:
+    if (isinstance(value, dict) and set(value) <= {"value", "readers", "writers"}
+            and "value" in value):
         return value["value"]
     return value
 
@@ -132,7 +133,8 @@ def normalize_review(raw: Any, year: int | None = None) -> Review:
         return _finish(Review(rating=parse_score(raw)), year)
     if not isinstance(raw, dict):
         raise ValueError(f"a review must be a JSON object, got {type(raw).__name__}")
-    content = raw.get("content") if isinstance(raw.get("content"), dict) else raw
+    inner = raw.get("content")
+    content = inner if isinstance(inner, dict) else raw
     review = Review()
     sections: list[str] = []
     for key, value in content.items():
@@ -145,7 +147,8 @@ def normalize_review(raw: Any, year: int | None = None) -> Review:
         elif slot is not None:
             text = _as_text(value)
             previous = getattr(review, slot)
-            setattr(review, slot, f"{previous}\n\n{text}" if previous and text else previous or text)
+            setattr(review, slot,
+                    f"{previous}\n\n{text}" if previous and text else previous or text)
         elif key == "extra" and isinstance(value, dict):  # our own serialised form
             review.extra.update(value)
         elif key.lower() in _TEXT_SECTIONS and value:

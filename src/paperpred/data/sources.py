@@ -11,8 +11,9 @@ import gzip
 import io
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from paperpred.errors import DataError, PaperpredError
 
@@ -50,8 +51,7 @@ def jsonl_rows(path: Path) -> Iterator[Row | DataError]:
 def csv_rows(path: Path) -> Iterator[Row]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # full texts exceed the 128 KiB default
     with open_text(path) as handle:
-        for number, row in enumerate(csv.DictReader(handle), start=1):
-            yield number, row
+        yield from enumerate(csv.DictReader(handle), start=1)
 
 
 def parquet_rows(path: Path) -> Iterator[Row]:

@@ -21,8 +21,9 @@ import logging
 import math
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable, Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 from paperpred.data.submission import Submission
 from paperpred.errors import DataError, PaperpredError
@@ -66,7 +67,8 @@ class Split:
 
     def ids(self) -> dict[str, list[str]]:
         """Submission ids per part: record them in a run folder to rebuild the split."""
-        return {name: [s.submission_id for s in part] for name, part in zip(SPLIT_NAMES, self)}
+        return {name: [s.submission_id for s in part]
+                for name, part in zip(SPLIT_NAMES, self, strict=True)}
 
     def summary(self) -> str:
         """One line, for example ``train 417, val 24, test 48; excluded 3 (no label ...: 3)``."""
@@ -190,14 +192,15 @@ def split_by_year(
         else:
             parts[where[0]].append(sub)
     wanted = [True, vals is not None, True]
-    for name, part, want in zip(SPLIT_NAMES, parts, wanted):
+    for name, part, want in zip(SPLIT_NAMES, parts, wanted, strict=True):
         if want and not part:
             raise DataError(
                 "empty split", f"the {name} part is empty",
                 field="year",
                 fix=f"choose {name} years among those present: {sorted(seen_years)}",
             )
-    split = Split(*parts, excluded=excluded, excluded_reasons=dict(sorted(reasons.items())))
+    split = Split(parts[0], parts[1], parts[2], excluded=excluded,
+                  excluded_reasons=dict(sorted(reasons.items())))
     log.info("split by year: %s", split.summary())
     return split
 
@@ -273,7 +276,8 @@ def stratified_split(
     parts: list[list[Submission]] = [[], [], []]
     for index in sorted(assignment):
         parts[assignment[index]].append(subs[index])
-    split = Split(*parts, excluded=excluded, excluded_reasons=dict(sorted(reasons.items())))
+    split = Split(parts[0], parts[1], parts[2], excluded=excluded,
+                  excluded_reasons=dict(sorted(reasons.items())))
     log.info("stratified split (seed %s): %s", seed, split.summary())
     return split
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from paperpred.data.records import is_derived_id
 from paperpred.data.report import LoadReport
@@ -122,7 +123,7 @@ class DataSummary:
                       str(sum(rejected.values()))]
             rows.append(cells)
         widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
-        fmt = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+        fmt = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
         lines = [self.report.summary(), "", "Submissions per year and decision "
                  "(N+Mr: N loaded, M rejected rows of that year and decision):",
                  fmt(head), *map(fmt, rows), ""]

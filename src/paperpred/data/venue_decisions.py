@@ -12,7 +12,7 @@ import re
 from enum import Enum
 
 
-class Decision(str, Enum):
+class Decision(str, Enum):  # noqa: UP042 (StrEnum would change str() of members)
     """The normalised decision of a submission."""
 
     ORAL = "Oral"

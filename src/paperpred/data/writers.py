@@ -12,8 +12,9 @@ import csv
 import gzip
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from paperpred.data.submission import Submission
 from paperpred.errors import PaperpredError
@@ -66,8 +67,9 @@ def _write_csv(rows: Iterable[dict[str, Any]], handle) -> int:
     writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
     writer.writeheader()
     n = 0
-    for n, row in enumerate(rows, start=1):
+    for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        n += 1
     return n
 
 
@@ -80,7 +82,8 @@ def _write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> int:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(
-        [{**row, "citation_percentile": _number_or_none(row["citation_percentile"])} for row in rows],
+        [{**row, "citation_percentile": _number_or_none(row["citation_percentile"])}
+         for row in rows],
         schema=pa.schema(
             [(c, pa.int64() if c == "year" else pa.float64() if c == "citation_percentile"
               else pa.string()) for c in CSV_COLUMNS]
@@ -112,9 +115,10 @@ def write_submissions(submissions: Iterable[Submission], path: str | Path) -> in
                     n = _write_csv((to_row(s) for s in submissions), handle)
                 else:
                     n = 0
-                    for n, sub in enumerate(submissions, start=1):
+                    for sub in submissions:
                         row = {**sub.to_dict(), "markdown": sub.full_text()}
                         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        n += 1
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

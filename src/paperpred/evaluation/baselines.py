@@ -101,7 +101,7 @@ def _fit_score(handler: Any, train_x: Any, train_y: list[Any], test_x: Any, mode
             label = classes[int(np.argmax(row))]
             score = _class_score(handler, classes, row)
             out.append({**_pred(label, score),
-                        "probabilities": {c: float(p) for c, p in zip(classes, row)}})
+                        "probabilities": {c: float(p) for c, p in zip(classes, row, strict=True)}})
         return out
     if model == "forest":
         from sklearn.ensemble import RandomForestRegressor
@@ -126,7 +126,7 @@ def _class_score(handler: Any, classes: list[Any], row: np.ndarray) -> float | N
         p = float(np.clip(row[classes.index(positive)], 1e-9, 1 - 1e-9))
         return math.log(p / (1 - p))
     order = list(handler.labels)
-    return float(sum(p * order.index(c) for c, p in zip(classes, row) if c in order))
+    return float(sum(p * order.index(c) for c, p in zip(classes, row, strict=True) if c in order))
 
 
 def _truths(handler: Any, subs: Sequence[Submission]) -> list[Any]:
@@ -155,7 +155,10 @@ def mean_rating_rule(handler: Any, train: Sequence[Submission], test: Sequence[S
     train = [s for s in _labelled(handler, train) if "mean_rating" in s.labels]
     if not train:
         return None
-    rating = lambda s: s.labels.get("mean_rating")
+
+    def rating(s: Submission) -> Any:
+        return s.labels.get("mean_rating")
+
     positive = getattr(handler, "positive", None)
     if positive is not None:
         threshold = float(choose_threshold([rating(s) for s in train],

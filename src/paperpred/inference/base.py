@@ -61,7 +61,7 @@ class InferenceBackend(ABC):
         """Prompt length in tokens, where the backend can tell (for throughput reports)."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook: backends without resources keep it)
         """Free the engine's resources."""
 
     def __enter__(self) -> InferenceBackend:

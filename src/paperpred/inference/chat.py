@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import io
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from paperpred.inference.base import IMAGE_TOKEN, ChatRequest
 

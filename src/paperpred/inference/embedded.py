@@ -201,6 +201,7 @@ def convert_gguf(gguf: Path, out_dir: Path) -> None:
     model.config.eos_token_id = end_id
     model.config.pad_token_id = end_id
     model.config.name_or_path = EMBEDDED_MODEL_NAME
+    assert model.generation_config is not None  # a causal LM always loads one
     model.generation_config.eos_token_id = end_id
     model.generation_config.pad_token_id = end_id
     model.save_pretrained(out_dir, safe_serialization=True)

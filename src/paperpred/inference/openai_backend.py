@@ -269,7 +269,8 @@ class OpenAIBackend(InferenceBackend):
     @staticmethod
     def _merge_stream(url: str, text: str) -> dict[str, Any]:
         """One chat-completion object from an event stream's chunks."""
-        content, steps, finish, usage, logprobs = [], [], None, None, None
+        steps: list[Any] = []
+        content, finish, usage, logprobs = [], None, None, None
         for line in text.splitlines():
             data = line[5:].strip() if line.startswith("data:") else "[DONE]"
             if data == "[DONE]":

@@ -9,7 +9,8 @@ prefix of the two tokenizations.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 PROBE_REPLY = "PAPERPRED_PROBE_REPLY"
 
@@ -41,7 +42,7 @@ def end_of_turn_ids(render: Callable[[list[dict[str, Any]], bool], str],
 
 def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
     """How many leading tokens ``a`` and ``b`` share."""
-    for index, (x, y) in enumerate(zip(a, b)):
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return index
     return min(len(a), len(b))

@@ -82,6 +82,8 @@ class Engine:
             torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
             max_new_tokens=max_tokens, output_logits=True, return_dict_in_generate=True,
             pad_token_id=self.tokenizer.eos_token_id, **kwargs)
+        assert not isinstance(out, torch.Tensor)  # return_dict_in_generate=True: an output object
+        assert out.logits is not None  # output_logits=True
         new = [int(i) for i in out.sequences[0, len(ids):]]
         steps = torch.log_softmax(torch.stack(out.logits)[:, 0].float(), dim=-1)
         return new, steps[: len(new)]
@@ -111,9 +113,10 @@ class Engine:
         if body.get("logprobs"):
             logprobs = {"content": [self._chat_step(t, steps[n], top) for n, t in enumerate(new)]}
         shown = [t for t in new if t != eos]
-        prompt_lp = None
-        if rows is not None:
-            prompt_lp = [None] + [self._entry(ids[t + 1], rows[t], k) for t in range(len(ids) - 1)]
+        prompt_lp: list[dict[str, dict[str, Any]] | None] | None = None
+        if rows is not None and k is not None:  # rows are computed only when k is given
+            prompt_lp = [None, *(self._entry(ids[t + 1], rows[t], k)
+                                 for t in range(len(ids) - 1))]
         choice = {"index": 0, "logprobs": logprobs,
                   "message": {"role": "assistant",
                               "content": self.tokenizer.decode(shown, skip_special_tokens=True)},
@@ -154,12 +157,12 @@ class Engine:
         text = (prompt if echo else "") + self.tokenizer.decode(new, skip_special_tokens=True)
         logprobs = None
         if k is not None:
-            step_rows = ([None] + list(rows[:-1]) if echo else []) + list(steps)
+            step_rows = ([None, *rows[:-1]] if echo and rows is not None else []) + list(steps)
             pieces = [self._piece(t) for t in tokens]
             offsets = [sum(len(p) for p in pieces[:n]) for n in range(len(pieces))]
             logprobs = {"tokens": pieces, "text_offset": offsets,
                         "token_logprobs": [None if r is None else float(r[t])
-                                           for t, r in zip(tokens, step_rows)],
+                                           for t, r in zip(tokens, step_rows, strict=True)],
                         "top_logprobs": [None if r is None else
                                          {self._piece(int(i)): float(r[i])
                                           for i in torch.topk(r, k).indices} if k else None

@@ -23,8 +23,9 @@ position; other VL architectures get ordinary positions from the attention mask 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from paperpred.errors import ModelNotAvailableError
 from paperpred.inference.base import ChatRequest, GenerationParams, InferenceBackend
@@ -254,7 +255,7 @@ class TransformersBackend(InferenceBackend):
                 out = self.model.generate(**enc, **options)
             new = out[:, enc["input_ids"].shape[1]:]
             for index, text in zip(chunk, self.tokenizer.batch_decode(
-                    new, skip_special_tokens=True)):
+                    new, skip_special_tokens=True), strict=True):
                 replies[index] = text.strip()
         return replies
 
@@ -273,7 +274,7 @@ class TransformersBackend(InferenceBackend):
         per_batch = max(1, self.batch_size // len(continuations))
         for chunk in _chunks(self._order(prompts), per_batch):
             cached = self._score_from_cache([prompts[i] for i in chunk], [tails[i] for i in chunk])
-            for index, row in zip(chunk, cached):
+            for index, row in zip(chunk, cached, strict=True):
                 results[index] = row
         for i, prompt in enumerate(prompts):
             for j, tail in enumerate(tails[i]):
@@ -306,8 +307,8 @@ class TransformersBackend(InferenceBackend):
         for b, j, tail in rows:
             scores[b][j] = float(first[b, tail[0]])
         for b, row in enumerate(tails):
-            for j, tail in enumerate(row):
-                if tail is not None and not tail:
+            for j, ids_or_none in enumerate(row):
+                if ids_or_none is not None and not ids_or_none:
                     scores[b][j] = 0.0  # nothing to score: an empty reply with no end token
         rows = [r for r in rows if len(r[2]) > 1]
         if not rows:

@@ -189,7 +189,7 @@ class VLLMBackend(InferenceBackend):
         outputs = self.llm.generate([p for p, _ in pairs], sampling, use_tqdm=False,
                                     lora_request=self.lora_request)
         flat = [sum_prompt_logprobs(out.prompt_logprobs, out.prompt_token_ids, n)
-                for out, (_, n) in zip(outputs, pairs)]
+                for out, (_, n) in zip(outputs, pairs, strict=True)]
         k = len(continuations)
         return [flat[i * k:(i + 1) * k] for i in range(len(requests))]
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from paperpred.config import InputModality
 from paperpred.data.leakage import mask_header_band, scrub_submission
@@ -69,7 +70,7 @@ class FormattedPrompt:
         return self.content("user") or ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _accepts_budget(method: Callable[..., Any]) -> bool:
     try:
         return "budget" in inspect.signature(method).parameters
@@ -308,10 +309,10 @@ class InputFormatter:
 
 def _escape_submission(sub: Submission) -> Submission:
     fields = ("summary", "strengths", "weaknesses", "questions", "text", "title")
-    reviews = [
-        dataclasses.replace(r, **{f: escape_markers(getattr(r, f)) for f in fields})
-        for r in sub.reviews
-    ]
+    reviews = []
+    for r in sub.reviews:
+        changes: dict[str, Any] = {f: escape_markers(getattr(r, f)) for f in fields}
+        reviews.append(dataclasses.replace(r, **changes))
     return dataclasses.replace(
         sub,
         title=escape_markers(sub.title),

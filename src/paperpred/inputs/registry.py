@@ -3,8 +3,9 @@ name or by :class:`~paperpred.config.InputModality`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from paperpred.registry import Registry
 

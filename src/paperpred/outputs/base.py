@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -24,7 +25,7 @@ def strip_answer_prefix(text: str) -> str:
     return text
 
 
-def _bound_kwargs(cls: type, args: tuple, kwargs: dict) -> dict[str, Any]:
+def _bound_kwargs(cls: type[Any], args: tuple, kwargs: dict) -> dict[str, Any]:
     """The constructor's arguments by name, defaults filled in, so ``to_config`` is complete."""
     init = cls.__init__
     if init is object.__init__:
@@ -172,7 +173,7 @@ class OutputHandler(ABC):
             texts = self.candidate_texts()
             values = []
             missing = []
-            for cand, text in zip(cands, texts):
+            for cand, text in zip(cands, texts, strict=True):
                 if cand in logprobs:
                     values.append(logprobs[cand])
                 elif text in logprobs:
@@ -212,7 +213,7 @@ class OutputHandler(ABC):
         cands = self.candidates()
         return {
             "prediction": cands[int(np.argmax(probs))],
-            "probabilities": {c: float(p) for c, p in zip(cands, probs)},
+            "probabilities": {c: float(p) for c, p in zip(cands, probs, strict=True)},
             "score": None,
             "reasoning": "",
             "parse_success": True,

@@ -22,7 +22,8 @@ How an answer value is read (after :mod:`paperpred.outputs.parsing` found where 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from paperpred.data.venue_decisions import Decision, normalize_decision
 from paperpred.outputs import metrics as M
@@ -91,9 +92,9 @@ class DecisionHandler(OutputHandler):
             return (label, {}) if label in self.labels else None
         # Only the few words before a mention can negate it; a bounded window keeps long,
         # repetitive outputs linear.
-        found = {self._label_of(m.group(0)) for m in self._any.finditer(cleaned)
-                 if not _NEGATION.search(cleaned[max(0, m.start() - 60) : m.start()])}
-        found = self._merge({f for f in found if f is not None})
+        mentioned = {self._label_of(m.group(0)) for m in self._any.finditer(cleaned)
+                     if not _NEGATION.search(cleaned[max(0, m.start() - 60) : m.start()])}
+        found = self._merge({f for f in mentioned if f is not None})
         if len(found) == 1:
             label = found.pop()
             if label in self.labels:
@@ -161,7 +162,7 @@ class DecisionHandler(OutputHandler):
             raise ValueError(f"{len(predictions)} predictions for {len(ground_truths)} "
                              "ground truths")
         y_true, y_pred, scores, excluded = [], [], [], 0
-        for pred, truth in zip(predictions, ground_truths):
+        for pred, truth in zip(predictions, ground_truths, strict=True):
             label = self.read_truth(truth)
             if label is None:
                 excluded += 1

@@ -20,7 +20,8 @@ Conventions (what the tests check against scikit-learn and scipy):
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -120,7 +121,8 @@ def _class_stats(cm: np.ndarray) -> dict[str, np.ndarray]:
             "support": support}
 
 
-def roc_auc(positive: Sequence[bool], scores: Sequence[float]) -> float | None:
+def roc_auc(positive: Sequence[bool] | np.ndarray,
+            scores: Sequence[float] | np.ndarray) -> float | None:
     """Area under the ROC curve (ties count one half), None with only one class.
 
     Args:
@@ -236,7 +238,8 @@ def classification_metrics(
     if pos is not None and scores is not None:
         has = [i for i, s in enumerate(scores) if finite_or_none(s) is not None] if n else []
         y = t[has] == pos
-        s = np.array([float(scores[i]) for i in has], dtype=float)  # type: ignore[arg-type]
+        # ``has`` holds only the indices of finite (so not None) scores
+        s = np.array([float(cast(float, scores[i])) for i in has], dtype=float)
         out["auc"] = roc_auc(y, s) if has else None
         out["auc_n"] = len(has)
         auc_ci = _bootstrap(len(has), lambda idx: {"auc": _auc_rows(y[idx], s[idx])},
@@ -263,7 +266,8 @@ def choose_threshold(scores: Sequence[float | None], ground_truths: Sequence[Any
     Returns:
         The threshold; 0.0 when there are no scores or only one class.
     """
-    pairs = [(float(s), g == positive) for s, g in zip(scores, ground_truths)
+    pairs = [(float(cast(float, s)), g == positive)  # finite, so not None
+             for s, g in zip(scores, ground_truths, strict=True)
              if finite_or_none(s) is not None and g is not None]
     if not pairs:
         return 0.0
@@ -332,7 +336,7 @@ def regression_metrics(
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_pred)} predictions for {len(y_true)} ground truths")
     keep = [i for i, v in enumerate(y_pred) if finite_or_none(v) is not None]
-    x = np.array([float(y_pred[i]) for i in keep], dtype=float)  # type: ignore[arg-type]
+    x = np.array([float(cast(float, y_pred[i])) for i in keep], dtype=float)  # finite
     y = np.array([float(y_true[i]) for i in keep], dtype=float)
     n = len(y_true)
     out: dict[str, Any] = {

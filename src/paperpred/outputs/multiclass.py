@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -93,5 +94,5 @@ class MultiClassDecisionHandler(DecisionHandler):
         # P(accept) vs accepted: comparable with the binary handler's AUC.
         has = [i for i, s in enumerate(scores) if s is not None]
         out["accept_auc"] = (M.roc_auc([y_true[i] != "Reject" for i in has],
-                                       [scores[i] for i in has]) if has else None)
+                                       [s for s in scores if s is not None]) if has else None)
         return out

@@ -24,9 +24,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any
 
 # Interpret a value string -> (prediction, flags) or None when it is not an answer.
 # ``strict`` asks for a value that is only the answer (used for emphasis and bare text).
@@ -103,7 +104,7 @@ def clean_value(value: str) -> str:
     value = re.sub(r"\\boxed\{([^{}]*)\}", r"\1", value)
     value = re.sub(r"\\text(?:bf)?\{([^{}]*)\}", r"\1", value)
     value = value.replace("**", "").replace("__", "").replace("`", "")
-    value = value.strip(" \t\"'*_#>{}[]<>|,;$")
+    value = value.strip(" \t\"'*_#>{}[]<>|,;$")  # noqa: B005 (a set of characters, on purpose)
     return value.strip()
 
 

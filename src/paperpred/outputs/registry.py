@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from paperpred.errors import RegistryError
 from paperpred.registry import Registry
@@ -38,6 +39,7 @@ def register_output_handler(name_or_enum: str | Enum, *, default_for: Enum | Non
         if not (isinstance(cls, type) and issubclass(cls, OutputHandler)):
             raise TypeError(f"register_output_handler expects an OutputHandler subclass, "
                             f"got {cls!r}")
+        enum: Enum | None
         if isinstance(name_or_enum, Enum):
             # Only the class's *own* name: a subclass of a built-in must not inherit "binary".
             name = cls.__dict__.get("registry_name") or cls.__name__.lower()
@@ -66,10 +68,13 @@ def get_output_handler(name_or_enum: str | Enum | Mapping[str, Any], **kwargs: A
     Raises:
         RegistryError: unknown name; the message lists the registered names.
     """
+    name: str | Enum
     if isinstance(name_or_enum, Mapping):
         if "name" not in name_or_enum:
             raise RegistryError(f"output handler config needs a 'name': {dict(name_or_enum)}")
         kwargs = {**dict(name_or_enum.get("kwargs") or {}), **kwargs}
-        name_or_enum = name_or_enum["name"]
-    cls = OUTPUT_HANDLERS.get(name_or_enum)
+        name = name_or_enum["name"]
+    else:
+        name = name_or_enum
+    cls = OUTPUT_HANDLERS.get(name)
     return cls(**kwargs)

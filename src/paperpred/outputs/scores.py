@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -66,9 +67,9 @@ class ScoreHandler(OutputHandler):
     # ----- labels -------------------------------------------------------------------------
     def label_value(self, submission: Any) -> float | None:
         """The raw ground truth ``submission.labels[label_key]`` as a float, None if absent."""
-        value = getattr(submission, "labels", {}).get(self.label_key)
+        raw: Any = getattr(submission, "labels", {}).get(self.label_key)
         try:
-            value = float(value)
+            value = float(raw)
         except (TypeError, ValueError):
             return None
         return None if math.isnan(value) else value
@@ -94,10 +95,10 @@ class ScoreHandler(OutputHandler):
     def _number(self, value: str, strict: bool) -> tuple[float, dict[str, Any]] | None:
         text = clean_value(value).rstrip(".!")
         flags: dict[str, Any] = {}
-        matches = [(pat.fullmatch(text) if strict else pat.search(text), kind)
-                   for pat, kind in ((_RANGE, "range"), (_FRACTION, "fraction"),
-                                     (_SINGLE, "single"))]
-        matches = [(m, kind) for m, kind in matches if m is not None]
+        tried = [(pat.fullmatch(text) if strict else pat.search(text), kind)
+                 for pat, kind in ((_RANGE, "range"), (_FRACTION, "fraction"),
+                                   (_SINGLE, "single"))]
+        matches = [(m, kind) for m, kind in tried if m is not None]
         if not matches:
             return None
         m, kind = min(matches, key=lambda mk: mk[0].start())  # earliest; ties keep the order
@@ -208,7 +209,7 @@ class ScoreHandler(OutputHandler):
             raise ValueError(f"{len(predictions)} predictions for {len(ground_truths)} "
                              "ground truths")
         y_true, y_pred, excluded = [], [], 0
-        for pred, truth in zip(predictions, ground_truths):
+        for pred, truth in zip(predictions, ground_truths, strict=True):
             value = self.read_truth(truth)
             if value is None:
                 excluded += 1
