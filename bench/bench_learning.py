@@ -58,9 +58,10 @@ from paperpred import load_sample
 from paperpred.config import InferenceConfig
 from paperpred.data import ICLRDataLoader, balance_classes, stratified_split
 from paperpred.evaluation.baselines import compute_baselines
-from paperpred.runs import load_run_config
-from paperpred.train_runs import TrainRunConfig
 from paperpred.modes.progress import read_progress
+from paperpred.runs import TrainRun
+from paperpred.runs import build_mode as run_build_mode
+from paperpred.runs import load_config as load_run_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sft import paired_gain  # the same paired bootstrap as the SFT bench
@@ -75,17 +76,13 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def load_config(path: Path, **overrides: Any) -> TrainRunConfig:
-    config = load_run_config(str(path), {k: v for k, v in overrides.items() if v is not None},
-                             schema=TrainRunConfig)
-    config.model = config.resolved_model()
-    return config
+def load_config(path: Path, **overrides: Any) -> TrainRun:
+    config: TrainRun = load_run_config(TrainRun, str(path), overrides)
+    return config.resolve()
 
 
-def build_mode(config: TrainRunConfig) -> Any:
-    from paperpred.cli.train_cmd import build_mode as cli_build_mode
-
-    return cli_build_mode(config)[0]
+def build_mode(config: TrainRun) -> Any:
+    return run_build_mode(config.resolve())
 
 
 # ----- data ------------------------------------------------------------------------------
@@ -185,7 +182,7 @@ def format_warmup(args: argparse.Namespace, train: list, run_dir: Path) -> dict[
 
     config = load_config(Path(args.sft_config), max_steps=args.format_warmup)
     # In order: a prompt's two answers are neighbours, so an even batch favours neither.
-    config.extra = {**config.extra, "save_steps": 10 ** 6, "disable_shuffling": True}
+    config.training.extra = {**config.training.extra, "save_steps": 10 ** 6, "disable_shuffling": True}
     mode = build_mode(config)
     samples = []
     for sample in mode.format_samples(train, include_label=True):
@@ -212,7 +209,7 @@ def format_warmup(args: argparse.Namespace, train: list, run_dir: Path) -> dict[
 
 
 # ----- one part --------------------------------------------------------------------------
-def run_part(name: str, config: TrainRunConfig, mode: Any, train: list, test: list,
+def run_part(name: str, config: TrainRun, mode: Any, train: list, test: list,
              info: dict, args: argparse.Namespace,
              warmup: dict[str, Any] | None = None) -> dict[str, Any]:
     handler, formatter = mode.output_handler, mode.input_formatter
@@ -245,7 +242,7 @@ def run_part(name: str, config: TrainRunConfig, mode: Any, train: list, test: li
         log(f"{name}: {curve[-1]}")
     truths = [s.ground_truth for s in test_samples]
     result: dict[str, Any] = {
-        "config": str(Path(args.sft_config if config.mode == "sft" else args.grpo_config)),
+        "config": str(Path(args.sft_config if config.short_mode == "sft" else args.grpo_config)),
         "settings": {k: v for k, v in config.to_dict().items() if v not in (None, [], {})},
         "data": {**info, "train": describe(train, handler), "test": describe(test, handler)},
         "baselines": baselines, "curve": curve,
@@ -276,7 +273,7 @@ def run_part(name: str, config: TrainRunConfig, mode: Any, train: list, test: li
             result["last_calibrated"] = calibrated(mode, calib, last_preds, test_samples,
                                                    str(last), args.eval_batch)
     steps = read_progress(run_dir / "train_progress.jsonl")
-    if config.mode == "grpo":
+    if config.short_mode == "grpo":
         result["reward_per_step"] = [_round(s.get("reward")) for s in steps]
         result["reward_components"] = {
             k: [_round(s.get(k)) for s in steps]
@@ -386,7 +383,7 @@ def main() -> None:
                                  max_length=args.text_max_length)
         else:
             config = load_config(Path(args.sft_config), max_steps=args.steps)
-        config.extra = {**config.extra, "save_steps": args.save_every, "save_total_limit": 100}
+        config.training.extra = {**config.training.extra, "save_steps": args.save_every, "save_total_limit": 100}
         mode = build_mode(config)
         train, test, info = (text_data if name == "text" else scores_data)(
             args, mode.output_handler)

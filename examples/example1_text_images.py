@@ -13,6 +13,8 @@ processor (its predictions are noise; the point is that every step runs: PDFs ->
 import argparse
 from pathlib import Path
 
+from demo_data import write_spec_layout  # examples/demo_data.py
+
 from paperpred import (
     ICLRDataLoader,
     InputModality,
@@ -23,7 +25,6 @@ from paperpred import (
     UnifiedPredictor,
     load_sample,
 )
-from demo_data import write_spec_layout  # examples/demo_data.py
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default="tiny-qwen2.5-vl")

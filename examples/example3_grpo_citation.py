@@ -26,6 +26,8 @@ import argparse
 import json
 from pathlib import Path
 
+from demo_data import write_spec_layout  # examples/demo_data.py
+
 from paperpred import (
     CitationPercentileHandler,
     GRPOMode,
@@ -36,7 +38,6 @@ from paperpred import (
     TrainingConfig,
     load_sample,
 )
-from demo_data import write_spec_layout  # examples/demo_data.py
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default="tiny-qwen2.5-vl")

@@ -3,22 +3,30 @@
 import pytest
 
 from paperpred.errors import PaperpredError
-from paperpred.runs import RunConfig, load_run_config, prepare_run_dir
+from paperpred.modes.run_folder import prepare_run_dir
+from paperpred.runs import PredictRun, TrainRun, load_config
+
+
+def _prepare(config, overwrite=False):
+    import yaml
+
+    return prepare_run_dir(config.run_dir(), yaml.safe_dump(config.to_dict(), sort_keys=True),
+                           overwrite)
 
 
 def test_precedence(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("output: multiclass\nbatch_size: 4\nlimit: 20\n")
-    config = load_run_config(path, {"limit": "5", "model": None})
-    assert (config.output, config.batch_size, config.limit) == ("multiclass", 4, 5)
-    assert config.model == RunConfig().model  # None overrides are ignored
+    config = load_config(PredictRun, path, {"limit": "5", "model": None})
+    assert (config.output, config.predictor.batch_size, config.limit) == ("multiclass", 4, 5)
+    assert config.model == PredictRun().model  # None overrides are ignored
 
 
 def test_every_problem_at_once(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("outptu: binary\nbackend: tgi\nbatch_size: 0\nmode: grpo\n")
     with pytest.raises(PaperpredError) as info:
-        load_run_config(path, {"reading": "guess"})
+        load_config(PredictRun, path, {"reading": "guess"})
     message = str(info.value)
     for part in ("unknown key 'outptu'", "backend must be one of", "reading must be one of",
                  "batch_size must be at least 1", "set adapter_path"):
@@ -27,22 +35,62 @@ def test_every_problem_at_once(tmp_path):
 
 def test_openai_needs_an_endpoint():
     with pytest.raises(PaperpredError, match="base_urls"):
-        load_run_config(None, {"backend": "openai"})
-    config = load_run_config(None, {"backend": "openai", "base_urls": "http://127.0.0.1:8000"})
-    assert config.base_urls == ["http://127.0.0.1:8000"]
+        load_config(PredictRun, None, {"backend": "openai"})
+    config = load_config(PredictRun, None, {"backend": "openai",
+                                            "base_urls": "http://127.0.0.1:8000"})
+    assert config.predictor.base_urls == ["http://127.0.0.1:8000"]
 
 
 def test_run_dir_reuse_and_conflict(tmp_path):
-    config = load_run_config(None, {"output_dir": str(tmp_path / "run")})
-    run = prepare_run_dir(config)
+    config = load_config(PredictRun, None, {"output_dir": str(tmp_path / "run")})
+    run = _prepare(config)
     (run / "predictions.jsonl").write_text('{"submission_id": "a"}\n')
-    assert prepare_run_dir(config) == run and (run / "predictions.jsonl").exists()  # resume
-    other = load_run_config(None, {"output_dir": str(tmp_path / "run"), "limit": 3})
+    assert _prepare(config) == run and (run / "predictions.jsonl").exists()  # resume
+    other = load_config(PredictRun, None, {"output_dir": str(tmp_path / "run"), "limit": 3})
     with pytest.raises(PaperpredError, match="another config"):
-        prepare_run_dir(other)
-    prepare_run_dir(other, overwrite=True)
+        _prepare(other)
+    _prepare(other, overwrite=True)
     assert not (run / "predictions.jsonl").exists()
 
 
 def test_default_run_dir_names_the_run():
-    assert str(RunConfig().run_dir()) == "runs/zero_shot-binary-abstract_only-smollm2-135m-instruct"
+    assert str(PredictRun().run_dir()) == "runs/zero_shot-binary-abstract_only-smollm2-135m-instruct"
+
+
+# ----- one schema: flat keys, sections, typed options, engine keys ---------------------------
+def test_train_run_flat_and_nested_keys_land_in_the_spec_dataclasses(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("mode: grpo\nlearning_rate: 2.0e-4\nstratified_batches: true\n"
+                    "training: {batch_size: 8}\nlora: {loraplus_lr_ratio: 16}\n"
+                    "max_steps: 5\nextra: {temperature: 1.0}\n")
+    config = load_config(TrainRun, path, {"num_processes": "2", "deepspeed": "zero2"})
+    training = config.training
+    assert (config.mode, training.learning_rate, training.batch_size) == ("grpo", 2e-4, 8)
+    assert training.grpo.stratified_batches is True
+    assert training.lora.loraplus_lr_ratio == 16.0
+    assert (training.launch.num_processes, training.launch.deepspeed) == (2, "zero2")
+    assert training.extra == {"max_steps": 5, "temperature": 1.0}
+    assert load_config(TrainRun, None, {"mode": "sft"}).mode == "sft_lora"
+
+
+def test_paperpred_keys_in_extra_and_resolved_fields_are_refused(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("extra: {stratified_batches: true}\ntraining: {output_dir: x}\n"
+                    "learning_rat: 1\n")
+    with pytest.raises(PaperpredError) as info:
+        load_config(TrainRun, path)
+    message = str(info.value)
+    assert "'stratified_batches' is a paperpred option" in message
+    assert "TrainingConfig.grpo.stratified_batches" in message
+    assert "training.output_dir" in message and "set by the run" in message
+    assert "did you mean 'learning_rate'" in message
+
+
+def test_engine_options_reach_the_predictor_unchanged():
+    config = load_config(PredictRun, None, {"engine_options": {"enforce_eager": True,
+                                                               "max_model_len": 2048}})
+    assert config.predictor.engine_options == {"enforce_eager": True, "max_model_len": 2048}
+    from paperpred.inference.factory import engine_kwargs
+
+    kwargs = engine_kwargs("vllm", config.predictor)
+    assert kwargs["enforce_eager"] is True and kwargs["max_model_len"] == 2048

@@ -7,11 +7,15 @@ The public API (the names of the spec); import everything from here:
 from paperpred.batch import BatchPredictor
 from paperpred.config import (
     DataFormat,
+    GRPOOptions,
     InferenceConfig,
     InputModality,
+    LaunchOptions,
+    LoRAOptions,
     ModelType,
     OutputType,
     PredictorConfig,
+    SFTOptions,
     TrainingConfig,
     TrainingMode,
 )
@@ -29,7 +33,7 @@ from paperpred.data import (
     split_by_year,
     stratified_split,
 )
-from paperpred.errors import DataError, PaperpredError
+from paperpred.errors import ConfigError, DataError, PaperpredError
 from paperpred.inputs import (
     AbstractOnlyFormatter,
     AbstractWithPageImagesFormatter,
@@ -65,6 +69,11 @@ from paperpred.predict import UnifiedPredictor
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigError",
+    "GRPOOptions",
+    "LaunchOptions",
+    "LoRAOptions",
+    "SFTOptions",
     "AbstractOnlyFormatter",
     "AbstractWithPageImagesFormatter",
     "AbstractWithReviewsFormatter",

@@ -101,6 +101,17 @@ class BatchPredictor:
             ``output_path``: a JSON file ``{"predictions": [...], "metrics": {...}, "run":
             {...}}`` with predictions in input order.
         """
+        self.run(submissions, output_path, include_metrics)
+        return Path(output_path)
+
+    def run(
+        self,
+        submissions: Iterable[Submission],
+        output_path: str | Path,
+        include_metrics: bool = True,
+    ) -> dict[str, Any]:
+        """:meth:`predict_and_save`, returning what it wrote (``predictions``, ``run`` and
+        ``metrics``)."""
         submissions = list(submissions)
         output_path = Path(output_path)
         output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,4 +148,4 @@ class BatchPredictor:
         if include_metrics:
             result["metrics"] = self.predictor.evaluate(predictions)
         write_json_atomic(output_path, result)
-        return output_path
+        return result

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from paperpred.config import InputModality, OutputType, PredictorConfig, TrainingMode
+from paperpred.config import (
+    InputModality,
+    OutputType,
+    PredictorConfig,
+    TrainingMode,
+    adapter_problem,
+    vision_problem,
+)
+from paperpred.config import training_mode as training_mode_of
 from paperpred.data.submission import Submission
-from paperpred.errors import PaperpredError
+from paperpred.errors import ConfigError, PaperpredError
 from paperpred.inputs import get_input_formatter
 from paperpred.modes.zero_shot import ZeroShotMode
 from paperpred.outputs import get_output_handler
@@ -51,19 +60,15 @@ class UnifiedPredictor:
         """
         if config is None:
             raise PaperpredError("UnifiedPredictor.create needs config=PredictorConfig(...)")
-        training_mode = TrainingMode(training_mode)
-        if training_mode is not TrainingMode.ZERO_SHOT and not config.adapter_path:
-            raise PaperpredError(
-                f"training_mode={training_mode.value} predicts with a trained LoRA adapter: set "
-                "PredictorConfig(adapter_path=...) (train one with `paperpred train`)"
-            )
+        training_mode = training_mode_of(training_mode)
+        problem = adapter_problem(training_mode, config.adapter_path)
+        if problem:
+            raise ConfigError(problem)
         formatter = get_input_formatter(input_modality, **(input_kwargs or {}))
         handler = get_output_handler(output_type, **(output_kwargs or {}))
-        if formatter.requires_vl_model and config.model_type.value != "vision_language":
-            raise PaperpredError(
-                f"the {formatter.name} formatter shows page images: use a vision-language model "
-                "and model_type=ModelType.VISION_LANGUAGE"
-            )
+        problem = vision_problem(formatter, config.model_type)
+        if problem:
+            raise ConfigError(problem)
         mode = ZeroShotMode(config, formatter, handler)
         return cls(formatter, handler, mode, config, training_mode)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterator
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from paperpred.errors import RegistryError
 
@@ -76,3 +77,10 @@ class Registry(Generic[T]):
         for names in self._defaults.values():
             while key in names:
                 names.remove(key)
+
+
+def load_ref(ref: str) -> Any:
+    """The object a ``"module:attribute"`` reference names (imported on first use): how modes
+    and backends are registered without importing their engines."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)

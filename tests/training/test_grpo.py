@@ -17,14 +17,17 @@ from paperpred import (
     AbstractOnlyFormatter,
     BinaryAcceptRejectHandler,
     CitationPercentileHandler,
+    GRPOOptions,
     InferenceConfig,
+    LaunchOptions,
+    LoRAOptions,
     ModelType,
     TextWithImagesFormatter,
     TrainingConfig,
 )
 from paperpred.errors import GRPOConfigError, GRPODataError, RewardFunctionError
 from paperpred.modes.grpo import GRPOMode
-from paperpred.modes.grpo.config import load_run_config
+from paperpred.modes.grpo.config import read_grpo_config
 from paperpred.modes.progress import read_progress
 from paperpred.outputs.rewards import GuardedReward, RewardStats, callable_ref, resolve_ref
 
@@ -80,7 +83,7 @@ def test_config_maps_training_config_and_round_trips(tmp_path, rows, tiny_qwen2_
     assert path == (tmp_path / "run" / "grpo_config.yaml").resolve()
     text = path.read_text()
     assert "python -m paperpred.modes.grpo.worker" in text.splitlines()[2]
-    cfg = load_run_config(path)
+    cfg = read_grpo_config(path)
     grpo = cfg["grpo"]
     assert (grpo["num_generations"], grpo["beta"], grpo["learning_rate"]) == (4, 0.07, 3e-5)
     assert (grpo["num_train_epochs"], grpo["per_device_train_batch_size"]) == (2, 4)
@@ -160,11 +163,12 @@ def test_bad_input_fails_clearly(tmp_path, rows, tiny_qwen2_dir, page_images):
 
 def test_multi_gpu_and_vllm_config(tmp_path, rows, tiny_qwen2_dir):
     config = training_config(tiny_qwen2_dir, batch_size=2, grpo_group_size=4, extra={
-        "num_processes": 4, "deepspeed": "zero3", "use_vllm": True, "vllm_mode": "server"})
+        "use_vllm": True, "vllm_mode": "server"},
+        launch=LaunchOptions(num_processes=4, deepspeed="zero3"))
     mode = GRPOMode(config, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
     info = mode.prepare_data(mode.format_samples(rows * 2, include_label=True), tmp_path / "d")
     path = mode.generate_config(info, tmp_path / "run")
-    cfg = load_run_config(path)
+    cfg = read_grpo_config(path)
     accel = yaml.safe_load((tmp_path / "run" / "accelerate_config.yaml").read_text())
     assert (accel["num_processes"], accel["distributed_type"]) == (4, "MULTI_GPU")
     ds = json.loads((tmp_path / "run" / "ds_config.json").read_text())
@@ -177,7 +181,7 @@ def test_multi_gpu_and_vllm_config(tmp_path, rows, tiny_qwen2_dir):
     assert cfg["launch"]["num_processes"] == 4
     # 2 per device x 4 processes = 8 completions = 2 prompts of 4: a 3-prompt batch fails
     bad = training_config(tiny_qwen2_dir, batch_size=3, grpo_group_size=4,
-                          extra={"num_processes": 2})
+                          launch=LaunchOptions(num_processes=2))
     bad_mode = GRPOMode(bad, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
     with pytest.raises(GRPOConfigError, match=r"2 process\(es\) = 6 completions"):
         bad_mode.generate_config(info, tmp_path / "bad")
@@ -271,7 +275,7 @@ def test_text_grpo_run_with_user_rewards(tmp_path, rows, tiny_qwen2_dir):
     samples = mode.format_samples(rows, include_label=True)
     info = mode.prepare_data(samples, tmp_path / "data")
     path = mode.generate_config(info, tmp_path / "run")
-    cfg = load_run_config(path)
+    cfg = read_grpo_config(path)
     assert cfg["grpo"]["reward_weights"] == [1.0, 0.25]
     assert cfg["rewards"]["functions"] == [
         {"name": "closeness", "kind": "callable", "ref": None},
@@ -338,7 +342,7 @@ def test_vision_grpo_run_default_rewards(tmp_path, rows, tiny_vl_dir, page_image
     assert encoded["image_grid_thw"].shape[0] == 2
 
     path = mode.generate_config(info, tmp_path / "run")
-    cfg = load_run_config(path)
+    cfg = read_grpo_config(path)
     assert cfg["grpo"]["max_prompt_length"] is None and "visual" in cfg["lora"]["exclude_modules"]
     summary = mode.train(path)
     steps = read_progress(tmp_path / "run" / "train_progress.jsonl")
@@ -386,10 +390,10 @@ def test_loraplus_ratio_reaches_the_grpo_optimizer(tmp_path, rows, tiny_qwen2_di
     from paperpred.modes.grpo.loraplus import with_loraplus
 
     config = training_config(tiny_qwen2_dir, learning_rate=2e-4,
-                             extra={**TINY_RUN, "loraplus_lr_ratio": 16})
+                             lora=LoRAOptions(loraplus_lr_ratio=16))
     mode = GRPOMode(config, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
     info = mode.prepare_data(mode.format_samples(rows, include_label=True), tmp_path / "d")
-    cfg = load_run_config(mode.generate_config(info, tmp_path / "run"))
+    cfg = read_grpo_config(mode.generate_config(info, tmp_path / "run"))
     assert cfg["optimizer"] == {"loraplus_lr_ratio": 16}
     assert "loraplus_lr_ratio" not in cfg["grpo"] and "loraplus_lr_ratio" not in cfg["lora"]
     assert with_loraplus(GRPOTrainer, None) is GRPOTrainer
@@ -413,7 +417,7 @@ def test_loraplus_ratio_reaches_the_grpo_optimizer(tmp_path, rows, tiny_qwen2_di
 
 
 def test_loraplus_ratio_must_be_positive(tmp_path, rows, tiny_qwen2_dir):
-    config = training_config(tiny_qwen2_dir, extra={**TINY_RUN, "loraplus_lr_ratio": 0})
+    config = training_config(tiny_qwen2_dir, lora=LoRAOptions(loraplus_lr_ratio=0))
     mode = GRPOMode(config, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
     info = mode.prepare_data(mode.format_samples(rows, include_label=True), tmp_path / "d")
     with pytest.raises(GRPOConfigError, match="loraplus_lr_ratio must be positive"):
@@ -429,14 +433,14 @@ def test_stratified_batches_write_the_classes_in_turn_and_keep_that_order(tmp_pa
     rejected = [r for r in rows if r.get_binary_label() == "Reject"]
     papers = accepted * 3 + rejected * 2  # 6 Accept first, then 4 Reject
     config = training_config(tiny_qwen2_dir, batch_size=4, grpo_group_size=2,
-                             extra={**TINY_RUN, "stratified_batches": True})
+                             grpo=GRPOOptions(stratified_batches=True))
     mode = GRPOMode(config, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
     info = mode.prepare_data(mode.format_samples(papers, include_label=True), tmp_path / "d")
     labels = [json.loads(x)["label"] for x in Path(info["train_file"]).read_text().splitlines()]
     assert labels[:8] == ["Answer: Accept", "Answer: Reject"] * 4  # every step: 1 + 1 prompts
     assert sorted(labels) == sorted(f"Answer: {r.get_binary_label()}" for r in papers)
     assert info["interleaved"] is True and info["classes"] == {"Accept": 6, "Reject": 4}
-    grpo = load_run_config(mode.generate_config(info, tmp_path / "run"))["grpo"]
+    grpo = read_grpo_config(mode.generate_config(info, tmp_path / "run"))["grpo"]
     assert grpo["shuffle_dataset"] is False and "stratified_batches" not in grpo
     assert GRPOConfig(**grpo).shuffle_dataset is False  # TRL reads the rows in that order
 
@@ -444,7 +448,7 @@ def test_stratified_batches_write_the_classes_in_turn_and_keep_that_order(tmp_pa
                      BinaryAcceptRejectHandler())
     info = plain.prepare_data(plain.format_samples(papers, include_label=True), tmp_path / "p")
     assert info["interleaved"] is False
-    assert "shuffle_dataset" not in load_run_config(plain.generate_config(info,
+    assert "shuffle_dataset" not in read_grpo_config(plain.generate_config(info,
                                                                           tmp_path / "q"))["grpo"]
     with pytest.raises(GRPOConfigError, match="written in its own order"):
         mode.generate_config(info, tmp_path / "r")
@@ -452,7 +456,7 @@ def test_stratified_batches_write_the_classes_in_turn_and_keep_that_order(tmp_pa
 
 def test_stratified_batches_refuse_what_they_cannot_balance(tmp_path, rows, tiny_qwen2_dir):
     odd = training_config(tiny_qwen2_dir, batch_size=6, grpo_group_size=2,
-                          extra={**TINY_RUN, "stratified_batches": True})
+                          grpo=GRPOOptions(stratified_batches=True))
     mode = GRPOMode(odd, AbstractOnlyFormatter(), BinaryAcceptRejectHandler())
     info = mode.prepare_data(mode.format_samples(rows * 2, include_label=True), tmp_path / "d")
     with pytest.raises(GRPOConfigError, match="3 prompts, not a multiple of the 2 classes"):

@@ -57,12 +57,12 @@ def test_train_grpo_with_a_named_reward(tiny_qwen2_dir, tmp_path, monkeypatch, c
 def test_shipped_grpo_cpu_config_writes_stratified_batches(tmp_path, capsys):
     """configs/train_grpo_cpu.yaml on the bundled sample: every step's 8 prompts are 4
     accepted and 4 rejected papers, read in order by TRL."""
-    from paperpred.modes.grpo.config import load_run_config
+    from paperpred.modes.grpo.config import read_grpo_config
 
     run = tmp_path / "run"
     assert main(["train", "--config", str(ROOT / "configs" / "train_grpo_cpu.yaml"),
                  "--model", "tiny-qwen2", "--output-dir", str(run), "--config-only"]) == 0
-    cfg = load_run_config(run / "grpo_config.yaml")
+    cfg = read_grpo_config(run / "grpo_config.yaml")
     assert cfg["grpo"]["shuffle_dataset"] is False and cfg["data"]["interleaved"] is True
     accept, reject = cfg["data"]["classes"]["Accept"], cfg["data"]["classes"]["Reject"]
     assert accept == reject > 100  # balance: true, then the classes in turn

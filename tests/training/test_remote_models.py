@@ -12,6 +12,7 @@ import yaml
 from paperpred import (
     BinaryAcceptRejectHandler,
     GRPOMode,
+    LaunchOptions,
     ModelType,
     SFTLoRAMode,
     TrainingConfig,
@@ -78,7 +79,7 @@ def test_sft_yaml_for_hub_models_passes_llamafactory_parser(balanced_rows, tmp_p
 
 def test_sft_yaml_for_a_gpu_cluster(balanced_rows, tmp_path):
     mode = SFTLoRAMode(TrainingConfig(model_name_or_path=TEXT,
-                                      extra={"target_device": "cuda"}),
+                                      launch=LaunchOptions(target_device="cuda")),
                        get_input_formatter("abstract_only"), BinaryAcceptRejectHandler())
     args = yaml.safe_load(_written(mode, balanced_rows, tmp_path).read_text())
     assert args["bf16"] is True and "disable_gradient_checkpointing" not in args
@@ -98,7 +99,7 @@ def test_grpo_config_for_hub_models(balanced_rows, tmp_path):
         assert "are not on the machine that wrote this file" in path.read_text()
         trl.GRPOConfig(**cfg["grpo"])  # TRL's own dataclass accepts every field
     cuda = GRPOMode(TrainingConfig(model_name_or_path=TEXT, batch_size=4,
-                                   extra={"target_device": "cuda"}),
+                                   launch=LaunchOptions(target_device="cuda")),
                     get_input_formatter("abstract_only"), BinaryAcceptRejectHandler())
     grpo = yaml.safe_load(_written(cuda, balanced_rows, tmp_path / "cuda").read_text())["grpo"]
     assert grpo["bf16"] is True and grpo["use_cpu"] is False and grpo["gradient_checkpointing"]

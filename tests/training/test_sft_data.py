@@ -15,8 +15,10 @@ from training_helpers import with_pages
 from paperpred import (
     BinaryAcceptRejectHandler,
     DataFormat,
+    LaunchOptions,
     ModelType,
     SFTLoRAMode,
+    SFTOptions,
     TrainingConfig,
     get_input_formatter,
 )
@@ -98,7 +100,7 @@ def test_template_by_family(names, template):
 def test_template_from_config_json_and_unknown(tmp_path, tiny_vl_dir):
     assert llamafactory_template("my-run", str(tiny_vl_dir)) == "qwen2_vl"
     (tmp_path / "config.json").write_text('{"model_type": "mamba"}')
-    with pytest.raises(PaperpredError, match="extra=.*template"):
+    with pytest.raises(PaperpredError, match="sft.*template"):
         llamafactory_template(str(tmp_path))
 
 
@@ -126,7 +128,7 @@ def test_config_maps_every_training_field(balanced_rows, tmp_path):
 
 
 def test_deepspeed_file_written_beside(balanced_rows, tmp_path):
-    mode = _mode(extra={"deepspeed": "zero3"})
+    mode = _mode(launch=LaunchOptions(deepspeed="zero3"))
     _, args = _config(mode, balanced_rows, tmp_path)
     written = json.loads(Path(args["deepspeed"]).read_text())
     assert Path(args["deepspeed"]).parent == (tmp_path / "run").resolve()
@@ -152,7 +154,7 @@ def test_llamafactory_parser_accepts_the_yaml(balanced_rows, page_images, tmp_pa
     text_path, _ = _config(_mode(), balanced_rows, tmp_path / "text")
     vl_path, vl_args = _config(
         _mode(model="tiny-qwen2.5-vl", formatter="abstract_with_page_images",
-              model_type=ModelType.VISION_LANGUAGE, extra={"image_max_pixels": 12544}),
+              model_type=ModelType.VISION_LANGUAGE, sft=SFTOptions(image_max_pixels=12544)),
         with_pages(balanced_rows[:2], page_images[:1]), tmp_path / "vl")
     assert vl_args["template"] == "qwen2_vl" and vl_args["freeze_vision_tower"] is True
     done = subprocess.run([sys.executable, "-c", PARSE, str(text_path), str(vl_path)],

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
 from paperpred.data.bundled import sample_path
 from paperpred.data.loader import ICLRDataLoader
+from paperpred.data.pages import render_pdf_dir
 from paperpred.data.summary import DataSummary
 from paperpred.data.writers import write_submissions
 
@@ -51,8 +51,6 @@ def _loader_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args, path: str | None, load_images: bool = False):
-    # The command prints the load report itself; the library's warning would repeat it.
-    logging.getLogger("paperpred.data.loader").setLevel(logging.ERROR)
     loader = ICLRDataLoader(data_dir=args.data_dir, image_base_dir=args.image_base_dir,
                             strict=args.strict)
     return loader, loader.load(path or sample_path(), split=args.split,
@@ -75,8 +73,6 @@ def run_convert(args) -> int:
 
 
 def run_render(args) -> int:
-    from paperpred.data.pages import render_pdf_dir
-
     report = render_pdf_dir(Path(args.pdf_dir), Path(args.out_dir), dpi=args.dpi,
                             max_pages=args.max_pages, overwrite=args.overwrite, progress=True)
     print(report.summary())

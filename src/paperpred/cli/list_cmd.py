@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import inspect
 
+from paperpred.config import TrainingMode
+from paperpred.inputs import INPUT_FORMATTERS
+from paperpred.outputs import OUTPUT_HANDLERS
+
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("list", help="formatters, handlers and modes")
@@ -23,10 +27,6 @@ def _keywords(cls) -> str:
 
 
 def run_list(args) -> int:
-    from paperpred.config import TrainingMode
-    from paperpred.inputs import INPUT_FORMATTERS
-    from paperpred.outputs import OUTPUT_HANDLERS
-
     for title, registry in (("Input formatters", INPUT_FORMATTERS),
                             ("Output handlers", OUTPUT_HANDLERS)):
         defaults = {name: enum for enum, name in registry.defaults().items()}

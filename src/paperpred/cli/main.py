@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:
+        # Each skipped row is counted in the load report, which the commands print.
+        logging.getLogger("paperpred.data.loader").setLevel(logging.ERROR)
     if not getattr(args, "run", None):
         parser.print_help()
         return 0

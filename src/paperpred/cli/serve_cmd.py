@@ -3,10 +3,11 @@ log-probabilities) over a transformers model, for label scoring over HTTP."""
 
 from __future__ import annotations
 
+from paperpred.inference.models import resolve_model
+from paperpred.inference.server_args import add_arguments
+
 
 def add_parser(commands) -> None:
-    from paperpred.inference.server_args import add_arguments
-
     parser = commands.add_parser(
         "serve", help="serve a model over an OpenAI-compatible API with log-probabilities",
         description="Serve a transformers model (hub id, local folder or smollm2-135m-instruct) "
@@ -18,7 +19,5 @@ def add_parser(commands) -> None:
 
 def run_serve(args) -> int:
     from paperpred.inference import server
-    from paperpred.inference.models import resolve_model
-
     args.model = resolve_model(args.model)
     return server.serve(args)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.errors import PaperpredError
+from paperpred.hub import offline_unless_reachable
 
 IMAGE_COLUMNS = ("images", "page_images", "pages")
 #: The key under which a row carries its embedded images to the loader (keys starting with
@@ -96,8 +97,6 @@ def _local_parts(path: Path, streaming: bool | None) -> _Parts:
 
 def _hub_parts(name: str, streaming: bool | None) -> _Parts:
     import datasets
-
-    from paperpred.hub import offline_unless_reachable
 
     def failed(exc: Exception) -> PaperpredError:
         return PaperpredError(

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from paperpred.data.reviews import parse_score
 from paperpred.errors import DataError
 
 #: Columns whose presence marks a row of this layout.
@@ -98,8 +99,6 @@ def _list(value: Any, field: str) -> list[Any] | None:
 
 def _score(value: Any) -> Any:
     """A rating as the layout gives it; 0 (its "not given") becomes None."""
-    from paperpred.data.reviews import parse_score
-
     number = parse_score(value)
     return None if number is None or number == 0 else value
 

@@ -7,13 +7,20 @@ import importlib.util
 import logging
 from typing import Any
 
-from paperpred.config import ModelType
+from paperpred.config import BACKENDS, InferenceConfig, ModelType
 from paperpred.inference.base import InferenceBackend
 from paperpred.inference.models import default_model
+from paperpred.registry import Registry, load_ref
 
 logger = logging.getLogger(__name__)
 
-BACKEND_KINDS = ("auto", "transformers", "vllm", "openai")
+BACKEND_KINDS = BACKENDS
+#: The engines by name, imported on first use.
+BACKEND_CLASSES: Registry[str] = Registry("backend")
+BACKEND_CLASSES.register("transformers",
+                         "paperpred.inference.transformers_backend:TransformersBackend")
+BACKEND_CLASSES.register("vllm", "paperpred.inference.vllm_backend:VLLMBackend")
+BACKEND_CLASSES.register("openai", "paperpred.inference.openai_backend:OpenAIBackend")
 #: Options a caller may pass without knowing which engine ``auto`` picks; an engine that has no
 #: use for one ignores it (logged at debug level) instead of failing.
 PORTABLE_OPTIONS = frozenset({"adapter_path", "batch_size", "max_images", "device", "dtype",
@@ -68,7 +75,8 @@ def create_backend(kind: str = "auto", model_name_or_path: str | None = None,
             for ``openai`` (serve the adapter and name it as the model instead).
 
     Example:
-        >>> backend = create_backend("auto", "smollm2-135m-instruct", batch_size=8)  # doctest: +SKIP
+        >>> backend = create_backend("auto", "smollm2-135m-instruct",
+        ...                          batch_size=8)  # doctest: +SKIP
     """
     chosen = resolve_backend_kind(kind)
     if chosen == "openai" and kwargs.get("adapter_path"):
@@ -81,17 +89,34 @@ def create_backend(kind: str = "auto", model_name_or_path: str | None = None,
             continue
         options[key] = value
     model = model_name_or_path or default_model(ModelType.TEXT_ONLY)
-    if chosen == "transformers":
-        from paperpred.inference.transformers_backend import TransformersBackend
-
-        return TransformersBackend(model, **options)
-    if chosen == "vllm":
-        from paperpred.inference.vllm_backend import VLLMBackend
-
-        return VLLMBackend(model, **options)
-    from paperpred.inference.openai_backend import OpenAIBackend
-
+    cls = load_ref(BACKEND_CLASSES.get(chosen))
+    if chosen != "openai":
+        return cls(model, **options)
     if "base_urls" not in options:
         raise ValueError("the openai backend needs base_urls, e.g. "
                          "base_urls=['http://127.0.0.1:8000']")
-    return OpenAIBackend(model=model, **options)
+    return cls(model=model, **options)
+
+
+def engine_kwargs(kind: str, config: InferenceConfig) -> dict[str, Any]:
+    """The keyword arguments of ``kind``'s engine for ``config``: its settings that the engine
+    takes, then ``config.engine_options`` unchanged (they win)."""
+    if kind == "openai":
+        options: dict[str, Any] = {"base_urls": list(config.base_urls),
+                                   "api_key": config.api_key,
+                                   "concurrency": config.concurrency}
+    elif kind == "vllm":
+        options = {"adapter_path": config.adapter_path, "dtype": config.dtype,
+                   "tensor_parallel_size": config.tensor_parallel_size}
+    else:
+        options = {"adapter_path": config.adapter_path, "device": config.device,
+                   "dtype": config.dtype, "batch_size": config.batch_size,
+                   "merge_adapter": config.merge_adapter}
+    options.update(config.engine_options)
+    return options
+
+
+def backend_for(config: InferenceConfig, kind: str | None = None) -> InferenceBackend:
+    """The engine an InferenceConfig asks for (``kind`` overrides ``config.backend``)."""
+    chosen = resolve_backend_kind(kind or config.backend)
+    return create_backend(chosen, config.model_name_or_path, **engine_kwargs(chosen, config))

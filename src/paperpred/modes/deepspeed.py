@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.errors import PaperpredError
+from paperpred.modes.run_folder import DEEPSPEED
 
 STAGES = {"zero2": 2, "zero3": 3}
 
@@ -49,8 +50,6 @@ def deepspeed_config(stage: str) -> dict[str, Any]:
 def write_deepspeed_config(choice: str, out_dir: str | Path) -> str:
     """``choice`` is ``zero2``/``zero3`` (written to ``out_dir/ds_config.json``) or the path of
     an existing JSON file (used as it is). Returns the path to put in the training config."""
-    from paperpred.modes.run_folder import DEEPSPEED
-
     if choice not in STAGES:
         path = Path(choice)
         if not path.is_file():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from paperpred.errors import PaperpredError
+
 
 def has_cuda() -> bool:
     try:
@@ -35,8 +37,6 @@ def target_is_cuda(target: str | None = None) -> bool:
     """
     choice = "auto" if target is None else str(target).lower()
     if choice not in TARGETS:
-        from paperpred.errors import PaperpredError
-
         raise PaperpredError(f"target_device must be one of {', '.join(TARGETS)}, got "
                              f"{target!r}")
     return has_cuda() if choice == "auto" else choice == "cuda"

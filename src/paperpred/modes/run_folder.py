@@ -101,3 +101,28 @@ def training_failed(what: str, returncode: int, run_dir: str | Path,
     text = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
     return TrainingError(f"{what} exited with {returncode}; the last lines of {log}:\n"
                          + "\n".join(text))
+
+
+# ----- prediction run folders ---------------------------------------------------------------
+CONFIG = "config.yaml"
+#: What a prediction run writes (removed when a folder is started afresh).
+PREDICTION_FILES = ("predictions.jsonl", "predictions.json", "metrics.json", "report.md")
+
+
+def prepare_run_dir(run_dir: str | Path, resolved: str, overwrite: bool = False) -> Path:
+    """Create a run folder and write its ``config.yaml`` (``resolved``: the config as YAML
+    text). A folder of an earlier run of the same config is reused (the run resumes); one with
+    another config is an error unless ``overwrite``."""
+    run_dir = Path(run_dir)
+    saved = run_dir / CONFIG
+    if saved.exists() and saved.read_text() != resolved:
+        if not overwrite:
+            raise PaperpredError(
+                f"{run_dir} holds a run with another config: pass --output-dir for a new "
+                "folder, or --overwrite to start it again"
+            )
+        for name in PREDICTION_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    saved.write_text(resolved)
+    return run_dir

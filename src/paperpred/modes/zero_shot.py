@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from paperpred.config import InferenceConfig, TrainingConfig
 from paperpred.data.submission import Submission
 from paperpred.inference.base import ChatRequest, GenerationParams, InferenceBackend
+from paperpred.inference.factory import backend_for
 from paperpred.inputs.samples import FormatReport, Sample, format_samples
 
 
@@ -16,17 +18,6 @@ def resolve_reading(reading: str, handler: Any) -> str:
     if reading != "auto":
         return reading
     return "generate" if getattr(handler, "include_reasoning", False) else "score"
-
-
-def backend_kwargs(kind: str, config: InferenceConfig) -> dict[str, Any]:
-    """The engine keywords of ``config`` for ``create_backend`` (which drops the portable
-    options the chosen engine has no use for)."""
-    if kind == "openai":
-        return {"base_urls": list(config.base_urls), "api_key": config.api_key,
-                "concurrency": config.concurrency}
-    return {"adapter_path": config.adapter_path, "device": config.device, "dtype": config.dtype,
-            "batch_size": config.batch_size, "tensor_parallel_size": config.tensor_parallel_size,
-            "merge_adapter": config.merge_adapter}
 
 
 class ZeroShotMode:
@@ -59,15 +50,13 @@ class ZeroShotMode:
 
     def backend(self, config: InferenceConfig) -> InferenceBackend:
         """The inference engine for ``config``, created once and reused while it matches."""
-        from paperpred.inference.factory import create_backend
-
         kind = "vllm" if (self.use_vllm and config.backend == "auto") else config.backend
         key = (kind, config.model_name_or_path, config.adapter_path, tuple(config.base_urls),
-               config.device, config.dtype, config.merge_adapter, config.tensor_parallel_size)
+               config.device, config.dtype, config.merge_adapter, config.tensor_parallel_size,
+               repr(sorted(config.engine_options.items())))
         if self._backend is None or key != self._backend_key:
             self.close()
-            self._backend = create_backend(kind, config.model_name_or_path,
-                                           **backend_kwargs(kind, config))
+            self._backend = backend_for(config, kind)
             self._backend_key = key
         return self._backend
 
@@ -90,7 +79,7 @@ class ZeroShotMode:
                 params = GenerationParams(config.max_tokens, config.temperature, config.seed)
                 outputs = [self.output_handler.parse_prediction(text)
                            for text in backend.generate(requests, params)]
-            for sample, output in zip(batch, outputs):
+            for sample, output in zip(batch, outputs, strict=True):
                 results.append({"submission_id": sample.submission_id, **output,
                                 "ground_truth": sample.ground_truth, "reading": reading,
                                 "n_images": len(sample.images)})

@@ -47,7 +47,7 @@ def register_output_handler(name_or_enum: str | Enum, *, default_for: Enum | Non
         else:
             name, enum = str(name_or_enum).strip().lower(), default_for
         OUTPUT_HANDLERS.register(name, cls, default_for=enum)
-        cls.registry_name = name  # type: ignore[attr-defined]
+        cls.registry_name = name
         return cls
 
     return wrap

@@ -183,12 +183,12 @@ class GuardedReward:
         if failed and len(failed) == scored:
             readable = [(t, e) for t, e in failed if _readable(self.handler, t)]
             if readable:
-                text, exc = readable[0]
+                text, error = readable[0]
                 raise RewardFunctionError(
                     f"reward function {self.describe()} raised on every completion of this "
                     f"step ({len(failed)}), including {len(readable)} answer(s) the output "
-                    f"handler can read, e.g. {text[:120]!r}: {type(exc).__name__}: {exc}"
-                ) from exc
+                    f"handler can read, e.g. {text[:120]!r}: {type(error).__name__}: {error}"
+                ) from error
         return out
 
 

@@ -31,6 +31,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from paperpred.data.bundled import load_sample
+
 FOREIGN_ROOT = "/home/skonan/AutoReviewer/data/full_run"
 PLANTED_HEADER = "Published as a conference paper at ICLR 2017"
 #: Submissions whose normalised reviews are null (as when one review failed to normalise).
@@ -142,8 +144,6 @@ def write_published_layout(out_dir: str | Path, limit: int | None = None, n_page
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from paperpred.data.bundled import load_sample
 
     out_dir = Path(out_dir)
     subs = load_sample()[:limit] if limit else load_sample()

@@ -23,7 +23,7 @@ import importlib.util
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tokenizers import (
     AddedToken,
@@ -35,6 +35,9 @@ from tokenizers import (
     pre_tokenizers,
     processors,
 )
+
+if TYPE_CHECKING:
+    from transformers import Qwen2TokenizerFast
 
 QWEN_VOCAB_PACKAGE = "qwen_agent"
 QWEN_VOCAB_RELPATH = ("utils", "qwen.tiktoken")
@@ -304,7 +307,7 @@ def cached_qwen2_tokenizer_file(cache_dir: Path) -> Path:
 
 
 def load_qwen2_tokenizer(cache_dir: Path | None = None, chat_template: TemplateName | str =
-                         "qwen2.5") -> "Qwen2TokenizerFast":  # noqa: F821
+                         "qwen2.5") -> Qwen2TokenizerFast:
     """A ``Qwen2TokenizerFast`` configured as Qwen2.5-Instruct's (eos ``<|im_end|>``, pad
     ``<|endoftext|>``, no bos).
 

@@ -23,8 +23,9 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from paperpred.testing.qwen_tokenizer import (
     QWEN2_5_SPECIAL_TOKEN_IDS,

@@ -1,14 +1,17 @@
 """GRPO (Group Relative Policy Optimization) with TRL's ``GRPOTrainer`` and LoRA, for text and
 vision-language models (LlamaFactory has no GRPO).
 
-The machinery lives in :mod:`paperpred.training`: ``grpo_data`` (the prompt-only dataset),
-``grpo_config`` (the run config), ``grpo_rewards`` (reward functions), ``grpo_worker`` (the
-training run) and ``grpo_progress`` (per-step records).
+The recipe, one module per step: ``dataset`` (the prompt-only dataset), ``config`` (the run
+config), ``launch`` (accelerate / DeepSpeed for several GPUs), ``worker`` (the training run),
+``progress`` (per-step records) and ``loraplus``; the rewards and their TRL adapter are in
+:mod:`paperpred.outputs.rewards`.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -16,10 +19,26 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.config import ModelType, TrainingConfig
-from paperpred.errors import RewardFunctionError
+from paperpred.errors import GRPOConfigError, RewardFunctionError
+from paperpred.inference.models import is_vision_model
 from paperpred.inputs.samples import Sample
+from paperpred.modes.grpo.config import (
+    CONFIG_NAME,
+    build_run_config,
+    read_grpo_config,
+    write_run_config,
+)
+from paperpred.modes.grpo.dataset import write_grpo_dataset
+from paperpred.modes.grpo.worker import ENV_TEED, run
+from paperpred.modes.run_folder import (
+    LOG,
+    SUMMARY,
+    prepare_output_dir,
+    run_dir_of,
+    training_failed,
+)
 from paperpred.modes.zero_shot import ZeroShotMode
-from paperpred.outputs.rewards import in_process_only_message, reward_specs
+from paperpred.outputs.rewards import in_process_only_message, resolve_ref, reward_specs
 
 
 class GRPOMode(ZeroShotMode):
@@ -33,10 +52,13 @@ class GRPOMode(ZeroShotMode):
             per device and step (a multiple of ``grpo_group_size`` together with
             ``gradient_accumulation_steps``), ``max_length`` -> prompt + completion tokens.
             ``config.extra`` overrides or adds TRL ``GRPOConfig`` fields (``max_steps``,
-            ``use_vllm``, ``vllm_mode``, ``temperature``, ...) and takes ``num_processes``,
-            ``num_machines``, ``main_process_ip``, ``main_process_port``, ``deepspeed``
-            (``zero2``/``zero3``/JSON path), ``lora_target_modules``, ``lora_exclude_modules``,
-            ``loraplus_lr_ratio`` and ``stratified_batches`` (see :meth:`prepare_data`).
+            ``use_vllm``, ``vllm_mode``, ``temperature``, ...) unchanged; paperpred's options
+            are typed: ``config.launch`` (``num_processes``, ``num_machines``,
+            ``main_process_ip``, ``main_process_port``, ``deepspeed``: ``zero2``/``zero3``/JSON
+            path), ``config.lora`` (``lora_target_modules``, ``lora_exclude_modules``,
+            ``loraplus_lr_ratio``) and ``config.grpo`` (``stratified_batches``, see
+            :meth:`prepare_data`; ``rewards``/``reward_weights``, used when the arguments
+            below are not given).
             ``val_size`` is not used (evaluate with ``predict`` on held-out samples).
         input_formatter: how a paper is shown.
         output_handler: what is predicted; its label text (``"Answer: 0.73"``) is the ground
@@ -55,12 +77,16 @@ class GRPOMode(ZeroShotMode):
     with an error naming it.
     """
 
-    CONFIG_NAME = "grpo_config.yaml"
+    CONFIG_NAME = CONFIG_NAME
 
     def __init__(self, config: TrainingConfig, input_formatter: Any, output_handler: Any,
                  reward_function: Callable[..., float] | Sequence[Callable[..., float]] | None
                  = None, reward_weights: Sequence[float] | None = None,
                  format_reward: bool | None = None, use_vllm: bool = False) -> None:
+        if reward_function is None and config.grpo.rewards:
+            reward_function = [resolve_ref(ref) for ref in config.grpo.rewards]
+        if reward_weights is None and config.grpo.reward_weights:
+            reward_weights = list(config.grpo.reward_weights)
         super().__init__(config, input_formatter, output_handler, use_vllm=use_vllm)
         self.reward_function = reward_function
         self.reward_specs, self.reward_weights, self.reward_callables = reward_specs(
@@ -72,8 +98,6 @@ class GRPOMode(ZeroShotMode):
         """True for a vision-language model (``model_type`` or the checkpoint says so)."""
         if getattr(self.config, "model_type", None) == ModelType.VISION_LANGUAGE:
             return True
-        from paperpred.inference.models import is_vision_model
-
         try:
             return is_vision_model(self.config.model_name_or_path)
         except Exception:  # noqa: BLE001 - an unreadable config is decided by model_type alone
@@ -84,17 +108,14 @@ class GRPOMode(ZeroShotMode):
         ``output_dir/images``). Returns data_info (paths, counts, skipped samples by reason,
         whether vision); see :func:`paperpred.modes.grpo.dataset.write_grpo_dataset`.
 
-        With ``config.extra["stratified_batches"]`` (decision outputs only) the rows are
+        With ``config.grpo.stratified_batches`` (decision outputs only) the rows are
         written with the classes taking turns and TRL reads them in order, so every step
         holds each class equally. Why: a step of a few prompts that happen to share one class
         pushes every answer towards that class; once all of a group's completions agree, the
         group has no gradient, and a policy that says one class for every paper never leaves
         it (seen on 2 CPU cores with 4 prompts per step, README: Training)."""
-        from paperpred.errors import GRPOConfigError
-        from paperpred.modes.grpo.dataset import write_grpo_dataset
-
         class_of = None
-        if (self.config.extra or {}).get("stratified_batches"):
+        if self.config.grpo.stratified_batches:
             if not getattr(self.output_handler, "labels", None):
                 raise GRPOConfigError(
                     f"stratified_batches needs a decision output (binary, multiclass); "
@@ -119,8 +140,6 @@ class GRPOMode(ZeroShotMode):
         """Write ``output_dir/grpo_config.yaml`` (and ``accelerate_config.yaml`` /
         ``ds_config.json`` for multi-GPU runs); returns its path. The file's comments and
         :meth:`launch_command` give the shell command that runs it."""
-        from paperpred.modes.grpo.config import build_run_config, write_run_config
-
         cfg = build_run_config(self.config, data_info, output_dir, self.output_handler,
                                self.reward_specs, self.reward_weights)
         path = write_run_config(cfg, output_dir)
@@ -131,9 +150,7 @@ class GRPOMode(ZeroShotMode):
     def launch_command(config_path: str | Path) -> str:
         """The shell command that trains ``config_path`` outside Python (accelerate launch for
         multi-GPU configs)."""
-        from paperpred.modes.grpo.config import load_run_config
-
-        return load_run_config(config_path)["launch"]["command"]
+        return read_grpo_config(config_path)["launch"]["command"]
 
     # ----- training ---------------------------------------------------------------------------
     def train(self, config_path: str | Path, subprocess_run: bool | None = None,
@@ -147,10 +164,7 @@ class GRPOMode(ZeroShotMode):
         resumes from its last checkpoint when it was trained with the same settings; a
         finished one is not trained again; ``overwrite`` starts afresh in either case.
         """
-        from paperpred.modes.grpo.config import load_run_config
-        from paperpred.modes.run_folder import prepare_output_dir
-
-        cfg = load_run_config(config_path)
+        cfg = read_grpo_config(config_path)
         prepare_output_dir(cfg["grpo"]["output_dir"], overwrite, cfg)
         many = int(cfg["launch"].get("num_processes") or 1) > 1 or bool(
             cfg["launch"].get("accelerate_config"))
@@ -159,8 +173,6 @@ class GRPOMode(ZeroShotMode):
         callables = {s.name: self.reward_callables[s.name] for s in self.reward_specs
                      if s.kind == "callable" and s.name in self.reward_callables}
         if not subprocess_run:
-            from paperpred.modes.grpo.worker import run
-
             return run(config_path, reward_callables=callables)
         for spec in cfg["rewards"]["functions"]:
             if spec["kind"] == "callable" and not spec.get("ref"):
@@ -168,12 +180,6 @@ class GRPOMode(ZeroShotMode):
         return self._run_worker(Path(config_path).resolve(), cfg)
 
     def _run_worker(self, config_path: Path, cfg: dict[str, Any]) -> dict[str, Any]:
-        import json
-        import shlex
-
-        from paperpred.modes.grpo.worker import ENV_TEED
-        from paperpred.modes.run_folder import LOG, SUMMARY, run_dir_of, training_failed
-
         command = cfg["launch"]["command"]
         argv = shlex.split(command)
         if argv[0] == "python":

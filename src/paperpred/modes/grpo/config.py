@@ -16,12 +16,13 @@ TrainingConfig -> GRPOConfig: grpo_group_size -> num_generations, grpo_kl_coeff 
 learning_rate, num_epochs -> num_train_epochs, batch_size -> per_device_train_batch_size,
 gradient_accumulation_steps, max_length -> max_prompt_length + max_completion_length, seed.
 ``TrainingConfig.extra`` overrides or adds any GRPOConfig field (``max_steps``, ``use_vllm``,
-``vllm_mode``, ``temperature``, ...) and takes paperpred's own keys: ``num_processes``,
-``num_machines``, ``machine_rank``, ``main_process_ip``, ``main_process_port`` (multi-GPU via
-accelerate, see :mod:`.grpo_launch`), ``deepspeed`` (``zero2``, ``zero3`` or a JSON path),
-``lora_target_modules``, ``lora_exclude_modules``, ``loraplus_lr_ratio`` and
-``stratified_batches`` (true: the dataset is written with the classes taking turns and read in
-that order, so every step holds each class equally; see :meth:`GRPOMode.prepare_data`).
+``vllm_mode``, ``temperature``, ...) unchanged. paperpred's own options are typed:
+``config.launch`` (``num_processes``, ``num_machines``, ``machine_rank``, ``main_process_ip``,
+``main_process_port``: several GPUs via accelerate, see :mod:`.launch`; ``deepspeed``: ``zero2``,
+``zero3`` or a JSON path; ``target_device``), ``config.lora`` (``lora_target_modules``,
+``lora_exclude_modules``, ``loraplus_lr_ratio``) and ``config.grpo`` (``stratified_batches``:
+the dataset is written with the classes taking turns and read in that order, so every step
+holds each class equally; see :meth:`GRPOMode.prepare_data`).
 """
 
 from __future__ import annotations
@@ -33,17 +34,14 @@ from typing import Any
 
 import yaml
 
+from paperpred.config import ModelType
 from paperpred.errors import GRPOConfigError
 from paperpred.inference.models import local_model_path
-from paperpred.modes.device import target_is_cuda
-from paperpred.modes.grpo.launch import LAUNCH_KEYS, header_comments, launch_section
+from paperpred.modes.device import precision_flags, target_is_cuda
+from paperpred.modes.grpo.launch import header_comments, launch_section
+from paperpred.modes.run_folder import CHECKPOINTS
 
 CONFIG_NAME = "grpo_config.yaml"
-LORA_KEYS = ("lora_target_modules", "lora_exclude_modules")
-OPTIMIZER_KEYS = ("loraplus_lr_ratio",)
-TARGET_KEYS = ("target_device",)
-DATA_KEYS = ("stratified_batches",)
-PAPERPRED_KEYS = LAUNCH_KEYS + LORA_KEYS + OPTIMIZER_KEYS + TARGET_KEYS + DATA_KEYS
 # Vision towers and projectors of the common VL families (Qwen2/2.5-VL "visual", LLaVA, ...).
 VISION_TOWER = (r".*\.(visual|vision_tower|vision_model|multi_modal_projector|mm_projector)"
                 r"\..*")
@@ -124,21 +122,17 @@ def check_keys(keys: set[str]) -> None:
     if unknown:
         hints = []
         for key in unknown:
-            close = difflib.get_close_matches(key, sorted(names) + list(PAPERPRED_KEYS), 1)
+            close = difflib.get_close_matches(key, sorted(names), 1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise GRPOConfigError(
-            "TrainingConfig.extra has keys that are neither trl.GRPOConfig fields nor "
-            f"paperpred's ({', '.join(PAPERPRED_KEYS)}): "
-            f"{', '.join(hints)}")
+            "TrainingConfig.extra has keys that are not trl.GRPOConfig fields (paperpred's own "
+            f"options go in TrainingConfig.launch / .lora / .grpo): {', '.join(hints)}")
 
 
 def grpo_arguments(config: Any, out_dir: Path, vision: bool, include_reasoning: bool,
                    reward_weights: list[float], cuda: bool) -> dict[str, Any]:
     """The ``GRPOConfig`` keyword arguments of a TrainingConfig (before ``extra``), for a
     CUDA GPU (``cuda``) or a CPU."""
-    from paperpred.modes.device import precision_flags
-    from paperpred.modes.run_folder import CHECKPOINTS
-
     prompt_len, completion_len = length_split(int(config.max_length), include_reasoning)
     flags = precision_flags(cuda)
     return {
@@ -172,16 +166,16 @@ def grpo_arguments(config: Any, out_dir: Path, vision: bool, include_reasoning: 
     }
 
 
-def lora_section(config: Any, vision: bool, extra: dict[str, Any]) -> dict[str, Any]:
+def lora_section(config: Any, vision: bool) -> dict[str, Any]:
     """``peft.LoraConfig`` arguments: every linear layer of the language model (not lm_head;
-    for a VL model not the vision tower either)."""
+    for a VL model not the vision tower either), unless ``config.lora`` names others."""
     section: dict[str, Any] = {
         "r": int(config.lora_rank), "lora_alpha": int(config.lora_alpha),
         "lora_dropout": float(config.lora_dropout),
-        "target_modules": extra.get("lora_target_modules", "all-linear"),
+        "target_modules": config.lora.lora_target_modules or "all-linear",
         "task_type": "CAUSAL_LM",
     }
-    exclude = extra.get("lora_exclude_modules", VISION_TOWER if vision else None)
+    exclude = config.lora.lora_exclude_modules or (VISION_TOWER if vision else None)
     if exclude:
         section["exclude_modules"] = exclude
     return section
@@ -190,17 +184,14 @@ def lora_section(config: Any, vision: bool, extra: dict[str, Any]) -> dict[str, 
 def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path,
                      handler: Any, specs: list[Any], weights: list[float]) -> dict[str, Any]:
     """The whole run config (also writes the accelerate and DeepSpeed files it names)."""
+    problems = config.problems()
+    if problems:
+        raise GRPOConfigError("invalid TrainingConfig: " + "; ".join(problems))
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    extra = dict(getattr(config, "extra", None) or {})
-    launch_extra = {k: extra.pop(k) for k in LAUNCH_KEYS if k in extra}
-    lora_extra = {k: extra.pop(k) for k in LORA_KEYS if k in extra}
-    optimizer = {k: extra.pop(k) for k in OPTIMIZER_KEYS if k in extra}
-    if "loraplus_lr_ratio" in optimizer and float(optimizer["loraplus_lr_ratio"]) <= 0:
-        raise GRPOConfigError(f"loraplus_lr_ratio must be positive (16 is usual), got "
-                              f"{optimizer['loraplus_lr_ratio']}")
-    cuda = target_is_cuda(extra.pop("target_device", None))
-    stratified = bool(extra.pop("stratified_batches", False))
+    extra = dict(config.extra)
+    cuda = target_is_cuda(config.launch.target_device)
+    stratified = bool(config.grpo.stratified_batches)
     check_keys(set(extra))
     if stratified and not data_info.get("interleaved"):
         raise GRPOConfigError("stratified_batches is set but the dataset was written in its "
@@ -216,7 +207,7 @@ def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path
     if len(grpo.get("reward_weights") or weights) != len(specs):
         raise GRPOConfigError(f"reward_weights {grpo['reward_weights']} must have one weight "
                               f"per reward {[s.name for s in specs]}")
-    processes = int(launch_extra.get("num_processes") or 1)
+    processes = int(config.launch.num_processes or 1)
     prompts = check_batch(int(grpo["per_device_train_batch_size"]),
                           int(grpo["gradient_accumulation_steps"]), processes,
                           int(grpo["num_generations"]), data_info.get("num_samples"), grpo)
@@ -226,24 +217,22 @@ def build_run_config(config: Any, data_info: dict[str, Any], out_dir: str | Path
             f"stratified_batches: each step holds {prompts} prompts, not a multiple of the "
             f"{classes} classes: set batch_size x gradient_accumulation_steps x num_processes "
             f"to a multiple of grpo_group_size x {classes}")
-    launch = launch_section(launch_extra, grpo, out_dir, out_dir / CONFIG_NAME,
+    launch = launch_section(config.launch, grpo, out_dir, out_dir / CONFIG_NAME,
                             str(config.model_name_or_path))
-    from paperpred.config import ModelType
-
     model_type = getattr(config, "model_type", ModelType.TEXT_ONLY)
     cfg = {
         "model": {"model_name_or_path": str(config.model_name_or_path),
                   "model_type": getattr(model_type, "value", str(model_type)),
                   "vision": vision, "weights_here": here},
-        "lora": lora_section(config, vision, lora_extra),
+        "lora": lora_section(config, vision),
         "data": dict(data_info),
         "rewards": {"handler": handler.to_config(),
                     "functions": [s.to_dict() for s in specs]},
         "launch": launch,
         "grpo": grpo,
     }
-    if optimizer:
-        cfg["optimizer"] = optimizer
+    if config.lora.loraplus_lr_ratio is not None:
+        cfg["optimizer"] = {"loraplus_lr_ratio": float(config.lora.loraplus_lr_ratio)}
     return cfg
 
 
@@ -254,7 +243,7 @@ def write_run_config(cfg: dict[str, Any], out_dir: str | Path) -> Path:
     return path
 
 
-def load_run_config(path: str | Path) -> dict[str, Any]:
+def read_grpo_config(path: str | Path) -> dict[str, Any]:
     """Read a GRPO run config and check its sections."""
     path = Path(path)
     if not path.is_file():

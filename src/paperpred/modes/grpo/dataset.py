@@ -23,8 +23,10 @@ from typing import Any
 
 from paperpred.data.splits import interleave_classes
 from paperpred.errors import GRPODataError
+from paperpred.inference.chat import to_processor_messages
 from paperpred.inputs.render import IMAGE_TOKEN
 from paperpred.inputs.samples import Sample
+from paperpred.modes.images import save_images
 
 TRAIN_FILE = "grpo_train.jsonl"
 INFO_FILE = "data_info.json"
@@ -40,8 +42,6 @@ def _markers(messages: Sequence[dict[str, Any]]) -> int:
 
 def prompt_row(sample: Sample, image_paths: list[str] | None) -> dict[str, Any]:
     """The dataset row of one sample (``image_paths`` None for a text model)."""
-    from paperpred.inference.chat import to_processor_messages
-
     messages = [{"role": m["role"], "content": m["content"]} for m in sample.prompt_messages]
     row: dict[str, Any] = {"submission_id": str(sample.submission_id), LABEL_COLUMN: sample.label}
     if image_paths is None:
@@ -134,8 +134,6 @@ def write_grpo_dataset(samples: Sequence[Sample], output_dir: str | Path, vision
 
 
 def _save(sample: Sample, folder: Path, index: int) -> list[str]:
-    from paperpred.modes.images import save_images
-
     return save_images(list(sample.images), folder, f"{index:05d}_{sample.submission_id}")
 
 

@@ -15,26 +15,28 @@ from typing import Any
 
 import yaml
 
+from paperpred.config import LaunchOptions
+from paperpred.modes.deepspeed import write_deepspeed_config
+
 ACCELERATE_NAME = "accelerate_config.yaml"
 WORKER_MODULE = "paperpred.modes.grpo.worker"
-LAUNCH_KEYS = ("num_processes", "num_machines", "machine_rank", "main_process_ip",
-               "main_process_port", "deepspeed")
 
 
-def accelerate_config(bf16: bool, launch: dict[str, Any]) -> dict[str, Any]:
-    """An accelerate config for ``launch["num_processes"]`` GPUs over ``num_machines``."""
+def accelerate_config(bf16: bool, launch: LaunchOptions) -> dict[str, Any]:
+    """An accelerate config for ``launch.num_processes`` GPUs over ``num_machines``."""
     config: dict[str, Any] = {
         "compute_environment": "LOCAL_MACHINE", "debug": False,
         "distributed_type": "MULTI_GPU", "downcast_bf16": "no", "gpu_ids": "all",
-        "machine_rank": int(launch.get("machine_rank") or 0), "main_training_function": "main",
+        "machine_rank": int(launch.machine_rank or 0), "main_training_function": "main",
         "mixed_precision": "bf16" if bf16 else "no",
-        "num_machines": int(launch.get("num_machines") or 1),
-        "num_processes": int(launch.get("num_processes") or 1), "rdzv_backend": "static",
+        "num_machines": int(launch.num_machines or 1),
+        "num_processes": int(launch.num_processes or 1), "rdzv_backend": "static",
         "same_network": True, "use_cpu": False,
     }
-    for key in ("main_process_ip", "main_process_port"):
-        if launch.get(key) is not None:
-            config[key] = launch[key]
+    if launch.main_process_ip is not None:
+        config["main_process_ip"] = launch.main_process_ip
+    if launch.main_process_port is not None:
+        config["main_process_port"] = launch.main_process_port
     return config
 
 
@@ -47,22 +49,20 @@ def launch_command(config_path: str | Path, accelerate_path: str | Path | None =
     return f"python -m {WORKER_MODULE} {config_path}"
 
 
-def launch_section(launch_extra: dict[str, Any], grpo: dict[str, Any], out_dir: Path,
+def launch_section(options: LaunchOptions, grpo: dict[str, Any], out_dir: Path,
                    config_path: Path, model_name: str) -> dict[str, Any]:
     """The config's ``launch`` section; writes ``ds_config.json`` (and sets
     ``grpo["deepspeed"]``) and ``accelerate_config.yaml`` when they are needed."""
-    processes = int(launch_extra.get("num_processes") or 1)
+    processes = int(options.num_processes or 1)
     launch: dict[str, Any] = {"num_processes": processes, "accelerate_config": None,
                               "deepspeed": None}
-    if launch_extra.get("deepspeed"):
-        from paperpred.modes.deepspeed import write_deepspeed_config
-
+    if options.deepspeed:
         grpo["deepspeed"] = launch["deepspeed"] = write_deepspeed_config(
-            str(launch_extra["deepspeed"]), out_dir)
+            str(options.deepspeed), out_dir)
     if processes > 1 or launch["deepspeed"]:
         accel = out_dir / ACCELERATE_NAME
-        accel.write_text(yaml.safe_dump(accelerate_config(bool(grpo.get("bf16")),
-                                                          launch_extra), sort_keys=False))
+        accel.write_text(yaml.safe_dump(accelerate_config(bool(grpo.get("bf16")), options),
+                                        sort_keys=False))
         launch["accelerate_config"] = str(accel)
     launch["command"] = launch_command(config_path, launch["accelerate_config"])
     if grpo.get("use_vllm") and grpo.get("vllm_mode", "server") == "server":
@@ -81,8 +81,8 @@ def header_comments(cfg: dict[str, Any]) -> str:
         f"#   {launch['command']}",
     ]
     if launch.get("accelerate_config") is None:
-        lines += ["# Several GPUs: set TrainingConfig.extra num_processes (and deepspeed: zero2 |",
-                  "# zero3) and generate again; the command becomes",
+        lines += ["# Several GPUs: set TrainingConfig.launch.num_processes (and deepspeed: zero2",
+                  "# | zero3) and generate again; the command becomes",
                   (f"#   accelerate launch --config_file <out_dir>/{ACCELERATE_NAME} -m "
                    f"{WORKER_MODULE} <this file>")]
     if launch.get("vllm_server_command"):

@@ -17,11 +17,11 @@ def with_loraplus(trainer_cls: type, ratio: float | None) -> type:
     LoRA+ with that ratio (the scheduler, warm-up and everything else unchanged)."""
     if ratio is None:
         return trainer_cls
-    ratio = float(ratio)
+    factor = float(ratio)
 
-    class LoraPlusTrainer(trainer_cls):  # type: ignore[misc, valid-type]
+    class LoraPlusTrainer(trainer_cls):
         def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
-            if self.optimizer is None:
+            if getattr(self, "optimizer", None) is None:
                 from peft.optimizers import create_loraplus_optimizer
 
                 optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(
@@ -29,7 +29,7 @@ def with_loraplus(trainer_cls: type, ratio: float | None) -> type:
                 optimizer_kwargs = {**optimizer_kwargs,
                                     "weight_decay": self.args.weight_decay}
                 self.optimizer = create_loraplus_optimizer(
-                    self.model, optimizer_cls, loraplus_lr_ratio=ratio, **optimizer_kwargs)
+                    self.model, optimizer_cls, loraplus_lr_ratio=factor, **optimizer_kwargs)
             return super().create_optimizer(*args, **kwargs)
 
     LoraPlusTrainer.__name__ = LoraPlusTrainer.__qualname__ = f"LoraPlus{trainer_cls.__name__}"

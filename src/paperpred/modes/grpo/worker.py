@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from paperpred.errors import GRPOConfigError, PaperpredError
-from paperpred.modes.grpo.config import TRL_INSTALL_HINT, load_run_config
+from paperpred.inference.models import resolve_model
+from paperpred.modes.grpo.config import TRL_INSTALL_HINT, read_grpo_config
 from paperpred.modes.grpo.dataset import load_grpo_dataset
 from paperpred.modes.grpo.loraplus import with_loraplus
 from paperpred.modes.run_folder import LOG, SUMMARY, run_dir_of
+from paperpred.outputs import get_output_handler
 from paperpred.outputs.rewards import RewardSpec, build_rewards
 
 # Set by GRPOMode.train when it runs this module as a subprocess and writes its output to
@@ -92,12 +94,9 @@ def run(config_path: str | Path, reward_callables: dict[str, Callable[..., Any]]
         from trl import GRPOConfig, GRPOTrainer
     except ImportError as exc:
         raise GRPOConfigError(TRL_INSTALL_HINT) from exc
-    from paperpred.inference.models import resolve_model
     from paperpred.modes.grpo.progress import GRPOProgressCallback
-    from paperpred.outputs import get_output_handler
-
     config_path = Path(config_path).resolve()
-    cfg = load_run_config(config_path)
+    cfg = read_grpo_config(config_path)
     run_dir = run_dir_of(config_path)
     handler = get_output_handler(cfg["rewards"]["handler"])
     label_column = cfg["data"].get("label_column") or "label"
@@ -109,13 +108,14 @@ def run(config_path: str | Path, reward_callables: dict[str, Callable[..., Any]]
     model_path = resolve_model(cfg["model"]["model_name_or_path"])
     args = GRPOConfig(**cfg["grpo"])
     ratio = (cfg.get("optimizer") or {}).get("loraplus_lr_ratio")
-    resume = _last_checkpoint(Path(args.output_dir))
+    resume = _last_checkpoint(Path(str(args.output_dir)))
     teed = os.environ.get(ENV_TEED) == "1"
     main = int(os.environ.get("RANK", "0")) == 0
     if stream is not None and main:
+        weighted = ", ".join(f"{s.name} x{w:g}"
+                             for s, w in zip(specs, args.reward_weights or [], strict=True))
         print(f"[paperpred] GRPO: {cfg['model']['model_name_or_path']}, {len(dataset)} prompts x "
-              f"{args.num_generations} generations, rewards "
-              f"{', '.join(f'{s.name} x{w:g}' for s, w in zip(specs, args.reward_weights))}"
+              f"{args.num_generations} generations, rewards {weighted}"
               + (f"; LoRA+ ratio {ratio:g}" if ratio else "")
               + (f"; resuming from {resume}" if resume else "")
               + f" (log: {run_dir / LOG})", file=stream, flush=True)

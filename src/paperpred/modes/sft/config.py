@@ -1,9 +1,11 @@
 """The YAML that `llamafactory-cli train` runs: LoRA SFT of a TrainingConfig on a dataset.
 
 Every key is one of LlamaFactory 0.9.5's own arguments (a test passes the file through its
-argument parser). ``TrainingConfig.extra`` adds or overrides keys; three of its keys are
-paperpred's own: ``template`` (the chat template, else chosen by model family), ``deepspeed``
-(``zero2``, ``zero3`` or a JSON path) and ``image_max_pixels`` (vision, default 512*512).
+argument parser). ``TrainingConfig.extra`` adds or overrides keys unchanged. paperpred's own
+options are typed: ``config.sft`` (``template``: the chat template, else chosen by model
+family; ``image_max_pixels`` for vision), ``config.launch`` (``deepspeed``: ``zero2``,
+``zero3`` or a JSON path; ``target_device``) and ``config.lora`` (``lora_target_modules``,
+``loraplus_lr_ratio``).
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from paperpred.modes.run_folder import CHECKPOINTS
 from paperpred.modes.sft.templates import llamafactory_template
 
 CONFIG_NAME = "sft_config.yaml"
-DEFAULT_IMAGE_MAX_PIXELS = 512 * 512
 SECTIONS = (
     ("model", ("model_name_or_path", "trust_remote_code", "image_max_pixels",
                "disable_gradient_checkpointing")),
     ("method", ("stage", "do_train", "finetuning_type", "lora_rank", "lora_alpha",
-                "lora_dropout", "lora_target", "freeze_vision_tower", "deepspeed")),
+                "lora_dropout", "lora_target", "loraplus_lr_ratio", "freeze_vision_tower",
+                "deepspeed")),
     ("dataset", ("dataset", "dataset_dir", "template", "cutoff_len", "overwrite_cache",
                  "preprocessing_num_workers", "dataloader_num_workers")),
     ("output", ("output_dir", "logging_steps", "save_steps", "plot_loss",
@@ -59,15 +61,16 @@ def sft_config(config: TrainingConfig, data_info: dict[str, Any], out_dir: str |
     ``model_path`` is the model's local folder, or None when its weights are not on this
     machine: the YAML then names the model as given (LlamaFactory fetches it where it runs)
     and the template comes from its name. Precision and gradient checkpointing follow the
-    machine the run is written for: this one, unless ``extra["target_device"]`` is ``"cuda"``
-    (a config written on a CPU login node for GPUs: bf16, checkpointing on) or ``"cpu"``.
+    machine the run is written for: this one, unless ``config.launch.target_device`` is
+    ``"cuda"`` (a config written on a CPU login node for GPUs: bf16, checkpointing on) or
+    ``"cpu"``.
     """
+    config.check()
     out_dir = Path(out_dir).resolve()
-    extra = dict(config.extra)
     here = model_path is not None
-    cuda = target_is_cuda(extra.pop("target_device", None))
-    template = extra.pop("template", None) or llamafactory_template(
-        config.model_name_or_path, *([model_path] if here else []))
+    cuda = target_is_cuda(config.launch.target_device)
+    template = config.sft.template or llamafactory_template(
+        config.model_name_or_path, *([model_path] if model_path is not None else []))
     vision = config.model_type == ModelType.VISION_LANGUAGE or data_info.get("has_images")
     n = int(data_info["n_samples"])
     val_size = config.val_size if _val_rows(n, config.val_size) >= 1 and n > 1 else 0.0
@@ -82,7 +85,7 @@ def sft_config(config: TrainingConfig, data_info: dict[str, Any], out_dir: str |
         "lora_rank": config.lora_rank,
         "lora_alpha": config.lora_alpha,
         "lora_dropout": config.lora_dropout,
-        "lora_target": "all",
+        "lora_target": lora_target(config.lora.lora_target_modules),
         "dataset": data_info["dataset"],
         "dataset_dir": data_info["dataset_dir"],
         "template": template,
@@ -113,18 +116,24 @@ def sft_config(config: TrainingConfig, data_info: dict[str, Any], out_dir: str |
         # memory is there and the time is not (about a quarter of each step).
         args["disable_gradient_checkpointing"] = True
     if vision:
-        args["image_max_pixels"] = int(extra.pop("image_max_pixels", DEFAULT_IMAGE_MAX_PIXELS))
+        args["image_max_pixels"] = int(config.sft.image_max_pixels)
         args["freeze_vision_tower"] = True
-    else:
-        extra.pop("image_max_pixels", None)
+    if config.lora.loraplus_lr_ratio is not None:
+        args["loraplus_lr_ratio"] = float(config.lora.loraplus_lr_ratio)
     if val_size:
         args.update(val_size=val_size, per_device_eval_batch_size=config.batch_size,
                     eval_strategy="steps", eval_steps=save_steps)
-    deepspeed = extra.pop("deepspeed", None)
-    if deepspeed:
-        args["deepspeed"] = write_deepspeed_config(str(deepspeed), out_dir)
-    args.update(extra)
+    if config.launch.deepspeed:
+        args["deepspeed"] = write_deepspeed_config(str(config.launch.deepspeed), out_dir)
+    args.update(config.extra)
     return args
+
+
+def lora_target(modules: Any) -> str:
+    """LlamaFactory's ``lora_target``: ``all`` (every linear layer) or the named modules."""
+    if not modules or modules in ("all", "all-linear"):
+        return "all"
+    return modules if isinstance(modules, str) else ",".join(str(m) for m in modules)
 
 
 def dump_config(args: dict[str, Any], path: str | Path, header: str = "") -> Path:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from paperpred.config import DataFormat
 from paperpred.errors import PaperpredError
@@ -98,7 +99,8 @@ def write_dataset(samples: Sequence[Any], out_dir: str | Path,
             row.setdefault("images", [])
     file_name = f"{name}.json"
     (out_dir / file_name).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
-    info = copy.deepcopy(SHAREGPT_INFO if data_format is DataFormat.SHAREGPT else ALPACA_INFO)
+    info: dict[str, Any] = copy.deepcopy(SHAREGPT_INFO if data_format is DataFormat.SHAREGPT
+                                         else ALPACA_INFO)
     if data_format is DataFormat.SHAREGPT and not has_images:
         info["columns"].pop("images")
     info["file_name"] = file_name

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import yaml
 
 from paperpred.errors import PaperpredError
+from paperpred.inference.models import resolve_model
 from paperpred.modes.progress import ProgressLog
 from paperpred.modes.run_folder import (
     LOG,
@@ -119,8 +120,6 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
     output_dir = Path(args.get("output_dir", adapter_dir(config_path.parent)))
     prepare_output_dir(output_dir, overwrite, args)
     if args.get("model_name_or_path"):  # a Hub model not here: one line now, not a traceback
-        from paperpred.inference.models import resolve_model
-
         resolve_model(args["model_name_or_path"])
     run_dir = run_dir_of(config_path)
     trainer_log = output_dir / TRAINER_LOG

@@ -33,7 +33,7 @@ def llamafactory_template(*names: str) -> str:
 
     Raises:
         PaperpredError: the family is not known; the message says to set
-            ``TrainingConfig.extra["template"]`` (any LlamaFactory template name).
+            ``TrainingConfig.sft.template`` (any LlamaFactory template name).
     """
     for name in names:
         text = Path(str(name)).name.lower() or str(name).lower()
@@ -47,5 +47,6 @@ def llamafactory_template(*names: str) -> str:
             return BY_MODEL_TYPE[model_type]
     raise PaperpredError(
         f"no LlamaFactory chat template is known for {names[0]} (model_type "
-        f"{model_type or '?'}): set TrainingConfig(extra={{'template': '<name>'}}) to one of "
-        "LlamaFactory's templates (see llamafactory/data/template.py)")
+        f"{model_type or '?'}): set TrainingConfig(sft=SFTOptions(template='<name>')) (in a "
+        "run config: `template: <name>`) to one of LlamaFactory's templates (see "
+        "llamafactory/data/template.py)")

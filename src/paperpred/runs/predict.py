@@ -1,0 +1,99 @@
+"""Predict into a run folder: what `paperpred predict` does, as a library function.
+
+A run folder holds ``config.yaml`` (the resolved :class:`~paperpred.runs.config.PredictRun`),
+``predictions.jsonl`` (the journal: a killed run resumes from it), ``predictions.json``,
+``metrics.json``, ``components.json`` (what rebuilds the predictor) and ``report.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paperpred.batch import BatchPredictor
+from paperpred.data.bundled import sample_path
+from paperpred.data.loader import ICLRDataLoader
+from paperpred.data.report import LoadReport
+from paperpred.data.submission import Submission
+from paperpred.inference.embedded import embedded_model_dir, is_complete, is_embedded_alias
+from paperpred.metrics_table import render_metrics
+from paperpred.modes.run_folder import prepare_run_dir
+from paperpred.predict import UnifiedPredictor
+from paperpred.runs.config import PredictRun, RunCommon
+
+Echo = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """The default ``echo``: say nothing."""
+
+
+def load_submissions(config: RunCommon) -> tuple[list[Submission], LoadReport]:
+    """The submissions a run config names (``data``, ``split``, ``limit``,
+    ``image_base_dir``), loaded leniently, and the load report (skipped rows by reason)."""
+    loader = ICLRDataLoader(image_base_dir=config.image_base_dir, strict=False)
+    source = sample_path() if config.data == "bundled" else config.data
+    subs: list[Submission] = []
+    for sub in loader.load(source, split=config.split):
+        subs.append(sub)
+        if config.limit and len(subs) >= config.limit:
+            break
+    return subs, loader.report
+
+
+def build_predictor(config: PredictRun) -> UnifiedPredictor:
+    """The predictor of a resolved run config."""
+    return UnifiedPredictor.create(config.input, config.output, config.mode,
+                                   config=config.predictor, input_kwargs=config.input_kwargs,
+                                   output_kwargs=config.output_kwargs)
+
+
+def predict_into_run(config: PredictRun, submissions: list[Submission] | None = None,
+                     overwrite: bool = False, show_progress: bool = True,
+                     echo: Echo = _quiet) -> dict[str, Any]:
+    """Predict into ``config``'s run folder (resumable), then write metrics.json,
+    components.json and report.md.
+
+    Args:
+        config: a run config (resolved here: the model and its type on this machine).
+        submissions: what to predict; None loads what the config names.
+        overwrite: start a folder that holds another config's run afresh.
+        show_progress: a progress line on stderr.
+        echo: where the run's messages go (the CLI passes ``print``).
+
+    Returns:
+        The metrics (also in ``metrics.json``).
+
+    Raises:
+        PaperpredError: the folder holds another config's run (and not ``overwrite``).
+    """
+    config.resolve()
+    run_dir = prepare_run_dir(config.run_dir(), yaml.safe_dump(config.to_dict(), sort_keys=True),
+                              overwrite)
+    echo(f"[paperpred] run folder: {run_dir}")
+    if submissions is None:
+        submissions, report = load_submissions(config)
+        echo(f"[paperpred] data: {report.summary()}")
+        if is_embedded_alias(str(config.model)) and not is_complete(embedded_model_dir()):
+            echo(f"[paperpred] converting the embedded model into {embedded_model_dir()} "
+                 "(once; about 30 s)")
+    predictor = build_predictor(config)
+    try:
+        batch = BatchPredictor(predictor, batch_size=config.predictor.batch_size,
+                               show_progress=show_progress)
+        result = batch.run(submissions, run_dir / "predictions.json")
+    finally:
+        predictor.close()
+    metrics = result["metrics"]
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    (run_dir / "components.json").write_text(json.dumps(predictor.describe(), indent=2) + "\n")
+    table = render_metrics(metrics, title=f"{config.mode} {config.output} | {config.input} | "
+                                          f"{Path(str(config.model)).name}")
+    (run_dir / "report.md").write_text("```\n" + table + "\n```\n")
+    echo(table)
+    echo(f"[paperpred] wrote {run_dir}/predictions.jsonl, metrics.json, report.md")
+    return metrics
