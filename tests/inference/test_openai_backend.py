@@ -27,7 +27,8 @@ from PIL import Image
 
 from paperpred.errors import NoLogprobsError, OpenAIBackendError
 from paperpred.inference.base import ChatRequest, GenerationParams
-from paperpred.inference.openai_backend import OpenAIBackend, to_openai_messages, walk_top_logprobs
+from paperpred.inference.chat import to_openai_messages
+from paperpred.inference.openai_backend import OpenAIBackend, walk_top_logprobs
 
 LOGGER = "paperpred.inference.openai_backend"
 QUESTIONS = ["What is the capital of France?", "Name a primary colour.",
@@ -52,7 +53,7 @@ def test_image_markers_become_image_url_parts(tmp_path: Path) -> None:
     Image.new("RGB", (5, 2), "blue").save(jpeg)
     messages = [{"role": "system", "content": "Judge papers."},
                 {"role": "user", "content": "Page 1: <image> page 2: <image>Decide."}]
-    converted = to_openai_messages(ChatRequest(messages, [red, jpeg]).messages, [red, jpeg])
+    converted = to_openai_messages(ChatRequest(messages, [red, jpeg]))
     assert converted[0] == {"role": "system", "content": "Judge papers."}
     parts = converted[1]["content"]
     assert [p["type"] for p in parts] == ["text", "image_url", "text", "image_url", "text"]

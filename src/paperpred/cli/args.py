@@ -27,6 +27,15 @@ def add_flags(parser: argparse.ArgumentParser, flags: dict[str, str]) -> None:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=text)
 
 
+def add_component_args(parser: argparse.ArgumentParser, input_example: str,
+                       output_example: str) -> None:
+    """``--input-arg`` / ``--output-arg``: keywords of the formatter and the handler."""
+    parser.add_argument("--input-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"formatter keyword, e.g. {input_example} (repeatable)")
+    parser.add_argument("--output-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"handler keyword{output_example} (repeatable)")
+
+
 def overrides(args: argparse.Namespace, flags: dict[str, str]) -> dict[str, Any]:
     """The flat config keys the command line gave."""
     return {name: getattr(args, name) for name in flags}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from paperpred.cli.args import add_flags, echo, overrides, pairs
+from paperpred.cli.args import add_component_args, add_flags, echo, overrides, pairs
 from paperpred.runs import PredictRun, load_config, predict_into_run
 
 FLAGS = {
@@ -37,10 +37,7 @@ def add_parser(commands) -> None:
     add_flags(parser, FLAGS)
     parser.add_argument("--base-url", dest="base_urls", action="append", default=None,
                         help="OpenAI-compatible endpoint (repeat for several)")
-    parser.add_argument("--input-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="formatter keyword, e.g. include_reviews=true (repeatable)")
-    parser.add_argument("--output-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="handler keyword, e.g. include_reasoning=true (repeatable)")
+    add_component_args(parser, "include_reviews=true", ", e.g. include_reasoning=true")
     parser.add_argument("--engine-option", action="append", default=[], metavar="KEY=VALUE",
                         help="keyword for the engine, passed unchanged, e.g. "
                         "enforce_eager=true or max_model_len=4096 for vLLM (repeatable)")

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from paperpred.cli.args import add_flags, echo, overrides, pairs
+from paperpred.cli.args import add_component_args, add_flags, echo, overrides, pairs
 from paperpred.runs import TrainRun, load_config, prepare_into, train_into_run
 
 FLAGS = {
@@ -51,10 +51,7 @@ FLAGS = {
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML file of run config keys (flags win)")
     add_flags(parser, FLAGS)
-    parser.add_argument("--input-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="formatter keyword, e.g. max_images=5 (repeatable)")
-    parser.add_argument("--output-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="handler keyword (repeatable)")
+    add_component_args(parser, "max_images=5", "")
     parser.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE",
                         help="LlamaFactory (sft) or GRPOConfig (grpo) argument, passed "
                         "unchanged (repeatable)")

@@ -29,6 +29,12 @@ _FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
 _POINTS_PER_INCH = 72.0
 
 
+def bad_pdf(reason: str, message: str, pdf: Any) -> DataError:
+    """The error for a PDF that cannot be rendered (its file named, with the fix)."""
+    return DataError(reason, message, source=str(pdf),
+                     fix="re-download the PDF or remove it from the folder")
+
+
 @dataclass
 class RenderReport:
     """What :func:`render_pdf_dir` did.
@@ -113,17 +119,11 @@ def render_pdf(
     try:
         document = pdfium.PdfDocument(pdf_path)
     except pdfium.PdfiumError as exc:
-        raise DataError(
-            "unreadable pdf", f"cannot open PDF: {exc}", source=str(pdf_path),
-            fix="re-download the PDF or remove it from the folder",
-        ) from exc
+        raise bad_pdf("unreadable pdf", f"cannot open PDF: {exc}", pdf_path) from exc
     try:
         n_pages = len(document)
         if n_pages == 0:
-            raise DataError(
-                "empty pdf", "the PDF has no pages", source=str(pdf_path),
-                fix="re-download the PDF or remove it from the folder",
-            )
+            raise bad_pdf("empty pdf", "the PDF has no pages", pdf_path)
         if max_pages is not None:
             n_pages = min(n_pages, max_pages)
         out_dir = Path(out_dir)
@@ -233,10 +233,7 @@ def _render_page(document: Any, index: int, dpi: float, fmt: str, target: Path, 
     try:
         image = page.render(scale=dpi / _POINTS_PER_INCH).to_pil()
     except pdfium.PdfiumError as exc:
-        raise DataError(
-            "unreadable pdf", f"cannot render page {index + 1}: {exc}", source=str(pdf),
-            fix="re-download the PDF or remove it from the folder",
-        ) from exc
+        raise bad_pdf("unreadable pdf", f"cannot render page {index + 1}: {exc}", pdf) from exc
     finally:
         page.close()
     if fmt == "JPEG" and image.mode != "RGB":

@@ -13,18 +13,16 @@ from it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from paperpred.inputs.base import Prompt
 from paperpred.inputs.render import IMAGE_TOKEN  # one marker across the project
 
 
 @dataclass
-class ChatRequest:
-    """One prompt: chat messages and the images their ``<image>`` markers stand for."""
-
-    messages: list[dict[str, Any]]
-    images: list[Any] = field(default_factory=list)
+class ChatRequest(Prompt):
+    """One prompt sent to an engine (a :class:`~paperpred.inputs.base.Prompt` whose markers
+    and images are checked to match)."""
 
     def __post_init__(self) -> None:
         markers = sum(str(m.get("content", "")).count(IMAGE_TOKEN) for m in self.messages)

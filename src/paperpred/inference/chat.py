@@ -12,6 +12,7 @@ import base64
 import io
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from paperpred.inference.base import IMAGE_TOKEN, ChatRequest
@@ -109,17 +110,32 @@ def to_processor_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]
             if isinstance(m.get("content"), str) else m for m in converted]
 
 
-def image_to_data_url(image: Any, image_format: str = "PNG") -> str:
-    """A ``data:image/...;base64,`` URL of an image (PIL, path or bytes)."""
+#: Image files sent as their own bytes (anything else is PNG-encoded).
+IMAGE_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp", ".gif": "image/gif"}
+
+
+def image_url(image: Any) -> str:
+    """The URL of an image part: an ``http(s)://`` or ``data:`` URL as it is; a PNG, JPEG,
+    WebP or GIF file as a ``data:`` URL of its own bytes; anything else (a PIL image, bytes,
+    another file) PNG-encoded."""
+    if isinstance(image, str) and image.startswith(("http://", "https://", "data:")):
+        return image
+    if isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        mime = IMAGE_MIME.get(path.suffix.lower())
+        if mime and path.is_file():
+            return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
     buffer = io.BytesIO()
-    load_image(image).save(buffer, format=image_format)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"data:image/{image_format.lower()};base64,{encoded}"
+    load_image(image).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def to_openai_messages(request: ChatRequest, image_format: str = "PNG") -> list[dict[str, Any]]:
-    """OpenAI-style chat messages (what vLLM's ``LLM.chat`` takes): markers become
-    ``{"type": "image_url", "image_url": {"url": "data:..."}}`` parts carrying the images."""
-    urls = [image_to_data_url(image, image_format) for image in request.images]
+def to_openai_messages(request: ChatRequest) -> list[dict[str, Any]]:
+    """OpenAI-style chat messages (what OpenAI-compatible servers and vLLM's ``LLM.chat``
+    take): each ``<image>`` marker becomes an ``{"type": "image_url", ...}`` part carrying its
+    image; a message without markers keeps its plain string content (text-only servers
+    expect it)."""
+    urls = [image_url(image) for image in request.images]
     return to_content_parts(
         request.messages, lambda i: {"type": "image_url", "image_url": {"url": urls[i]}})

@@ -37,8 +37,6 @@ serve`` 4.57 accepts ``logprobs`` and ignores it) raises :class:`NoLogprobsError
 
 from __future__ import annotations
 
-import base64
-import io
 import itertools
 import json
 import logging
@@ -46,68 +44,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from paperpred.errors import NoLogprobsError, OpenAIBackendError
-from paperpred.inference.base import IMAGE_TOKEN, ChatRequest, GenerationParams, InferenceBackend
+from paperpred.inference.base import ChatRequest, GenerationParams, InferenceBackend
+from paperpred.inference.chat import to_openai_messages
 
 logger = logging.getLogger(__name__)
 SCORING_METHODS = ("auto", "prefix", "top_logprobs")
-_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
-         ".gif": "image/gif"}
-
-
 def _excerpt(text: str, limit: int = 200) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit] + "..."
-
-
-def image_url(image: Any) -> str:
-    """A URL for an image part: a ``data:`` URL for a PIL image or a file, as-is for a URL.
-
-    PIL images are PNG-encoded; PNG, JPEG, WebP and GIF files are sent as their own bytes.
-    """
-    if isinstance(image, str) and image.startswith(("http://", "https://", "data:")):
-        return image
-    if isinstance(image, (str, Path)):
-        path = Path(image)
-        if path.suffix.lower() in _MIME:
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            return f"data:{_MIME[path.suffix.lower()]};base64,{data}"
-        from PIL import Image
-
-        with Image.open(path) as opened:
-            image = opened.copy()
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def to_openai_messages(messages: Sequence[dict[str, Any]], images: Sequence[Any]) -> list[dict]:
-    """Chat messages in OpenAI form: each ``<image>`` marker becomes an ``image_url`` part.
-
-    A message with markers gets a list of parts (text around the markers, images in order);
-    one without keeps its plain string content, which text-only servers expect.
-    """
-    queue = list(images)
-    converted = []
-    for message in messages:
-        content = message.get("content", "")
-        if not isinstance(content, str) or IMAGE_TOKEN not in content:
-            converted.append(dict(message))
-            continue
-        parts: list[dict[str, Any]] = []
-        for k, text in enumerate(content.split(IMAGE_TOKEN)):
-            if k:
-                url = image_url(queue.pop(0))
-                parts.append({"type": "image_url", "image_url": {"url": url}})
-            if text:
-                parts.append({"type": "text", "text": text})
-        converted.append({**message, "content": parts})
-    return converted
 
 
 def walk_top_logprobs(steps: Sequence[dict[str, Any]], continuation: str) -> float:
@@ -311,7 +260,7 @@ class OpenAIBackend(InferenceBackend):
         """The assistant's reply to each request, in input order."""
 
         def one(request: ChatRequest) -> str:
-            body = self._chat({"messages": to_openai_messages(request.messages, request.images),
+            body = self._chat({"messages": to_openai_messages(request),
                                "max_tokens": params.max_tokens, "seed": params.seed,
                                "temperature": params.temperature})
             return body["choices"][0].get("message", {}).get("content") or ""
@@ -357,7 +306,7 @@ class OpenAIBackend(InferenceBackend):
         target = continuation.rstrip()
         if not target:
             return 0.0
-        messages = to_openai_messages(request.messages, request.images)
+        messages = to_openai_messages(request)
         body = self._chat({"messages": [*messages, {"role": "assistant", "content": continuation}],
                            "add_generation_prompt": False, "continue_final_message": True,
                            "prompt_logprobs": 0, "max_tokens": 1, "temperature": 0.0})
@@ -368,7 +317,7 @@ class OpenAIBackend(InferenceBackend):
                                body["_url"])
 
     def _score_top(self, request: ChatRequest, continuations: list[str]) -> list[float]:
-        body = self._chat({"messages": to_openai_messages(request.messages, request.images),
+        body = self._chat({"messages": to_openai_messages(request),
                            "max_tokens": max(len(c) for c in continuations) + 1,
                            "temperature": 0.0, "logprobs": True,
                            "top_logprobs": self.top_logprobs})

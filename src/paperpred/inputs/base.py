@@ -41,21 +41,25 @@ _PREPARED = "_paperpred_prepared"
 
 
 @dataclass
-class FormattedPrompt:
-    """What a formatter produces for one submission.
+class Prompt:
+    """Chat messages and the images their ``<image>`` markers stand for, in order: the one
+    "messages + images" type. A formatter's output (:class:`FormattedPrompt`), a training
+    sample (:class:`~paperpred.inputs.samples.Sample`) and a request to an engine
+    (:class:`~paperpred.inference.base.ChatRequest`) are all prompts.
 
     Attributes:
         messages: ``[{"role": "system", ...}, {"role": "user", ...}]`` plus
             ``{"role": "assistant", ...}`` when a label was given.
         images: page images in the order of the ``<image>`` markers in the user text.
-        meta: formatter name, submission id, image count, few-shot count and, under a token
-            budget, ``tokens``, ``token_budget``, ``token_count_method``, ``sections_omitted``,
-            ``paragraphs_omitted`` and ``over_budget``.
     """
 
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     images: list[Any] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prompt_messages(self) -> list[dict[str, Any]]:
+        """The messages without the assistant's answer."""
+        return [m for m in self.messages if m["role"] != "assistant"]
 
     def content(self, role: str) -> str | None:
         """The text of the first message with ``role``, or None."""
@@ -68,6 +72,16 @@ class FormattedPrompt:
     @property
     def user(self) -> str:
         return self.content("user") or ""
+
+
+@dataclass
+class FormattedPrompt(Prompt):
+    """What a formatter produces for one submission: a :class:`Prompt` and ``meta``
+    (formatter name, submission id, image count, few-shot count and, under a token budget,
+    ``tokens``, ``token_budget``, ``token_count_method``, ``sections_omitted``,
+    ``paragraphs_omitted`` and ``over_budget``)."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @cache
@@ -176,10 +190,15 @@ class InputFormatter:
         """The registry name (the lower-cased class name for an unregistered class)."""
         return type(self).__dict__.get("registry_name") or type(self).__name__.lower()
 
-    def describe(self) -> dict[str, Any]:
+    def to_config(self) -> dict[str, Any]:
         """``{"name", "kwargs"}``: enough to rebuild this formatter with
-        :func:`get_input_formatter` (a tokenizer is recorded by its name or path)."""
+        :func:`get_input_formatter` (a tokenizer is recorded by its name or path), as an
+        output handler's ``to_config``."""
         return {"name": self.name, "kwargs": _jsonable(self.init_kwargs)}
+
+    def describe(self) -> dict[str, Any]:
+        """What reports and run folders record: :meth:`to_config` (all a formatter needs)."""
+        return self.to_config()
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in _jsonable(self.init_kwargs).items())

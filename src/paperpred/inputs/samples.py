@@ -8,32 +8,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paperpred.data.submission import Submission
+from paperpred.inputs.base import FormattedPrompt
 
 
 @dataclass
-class Sample:
-    """One formatted submission.
+class Sample(FormattedPrompt):
+    """One formatted submission: a :class:`FormattedPrompt` (messages: system and user turns,
+    plus the assistant's label when ``label`` is set; images; what the formatter reported in
+    ``meta``) and, as keywords:
 
     Attributes:
         submission_id: the paper.
-        messages: system and user turns (plus the assistant's label when ``label`` is set).
-        images: page images, in the order of the ``<image>`` markers.
         label: the handler's training target (``"Answer: Accept"``), when asked for.
         ground_truth: the raw label value for metrics (``"Accept"``, ``0.73``) or None.
-        meta: what the formatter reported (token counts, truncation, ...).
     """
 
-    submission_id: str
-    messages: list[dict[str, str]]
-    images: list[Any] = field(default_factory=list)
-    label: str | None = None
-    ground_truth: Any = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def prompt_messages(self) -> list[dict[str, str]]:
-        """The messages without the assistant's answer."""
-        return [m for m in self.messages if m["role"] != "assistant"]
+    submission_id: str = field(kw_only=True)
+    label: str | None = field(default=None, kw_only=True)
+    ground_truth: Any = field(default=None, kw_only=True)
 
 
 @dataclass

@@ -109,6 +109,28 @@ class RunCommon:
         label = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name or name)
         return f"{self.output}-{self.input}-{label}"
 
+    def folder_mode(self) -> str:
+        """The mode part of the default run folder's name."""
+        raise NotImplementedError
+
+    def spec(self) -> Any:
+        """The spec dataclass this run composes (PredictorConfig or TrainingConfig)."""
+        raise NotImplementedError
+
+    def run_dir(self) -> Path:
+        """``output_dir``, or ``runs/<mode>-<output>-<input>-<model>``."""
+        if self.output_dir:
+            return Path(self.output_dir)
+        return Path("runs") / f"{self.folder_mode()}-{self.folder_label()}"
+
+    def resolve(self) -> Any:
+        """Fill in the model and its type on this machine, in the composed spec dataclass
+        too; returns self."""
+        self.model = self.resolved_model()
+        self.spec().model_name_or_path = self.model
+        self.spec().model_type = self.resolved_model_type()
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The config as plain YAML-able data (enums as their values)."""
         return _plain(dataclasses.asdict(self))
@@ -132,18 +154,11 @@ class PredictRun(RunCommon):
                 found.append(problem)
         return found
 
-    def run_dir(self) -> Path:
-        """``output_dir``, or ``runs/<mode>-<output>-<input>-<model>``."""
-        if self.output_dir:
-            return Path(self.output_dir)
-        return Path("runs") / f"{self.mode}-{self.folder_label()}"
+    def folder_mode(self) -> str:
+        return self.mode
 
-    def resolve(self) -> PredictRun:
-        """Fill in the model (and its type) on this machine; returns self."""
-        self.model = self.resolved_model()
-        self.predictor.model_name_or_path = self.model
-        self.predictor.model_type = self.resolved_model_type()
-        return self
+    def spec(self) -> PredictorConfig:
+        return self.predictor
 
 
 @dataclass
@@ -182,17 +197,15 @@ class TrainRun(RunCommon):
         """``sft`` or ``grpo``: the name in run folders and messages."""
         return "sft" if self.mode == TrainingMode.SFT_LORA.value else self.mode
 
-    def run_dir(self) -> Path:
-        """``output_dir``, or ``runs/train-<sft|grpo>-<output>-<input>-<model>``."""
-        if self.output_dir:
-            return Path(self.output_dir)
-        return Path("runs") / f"train-{self.short_mode}-{self.folder_label()}"
+    def folder_mode(self) -> str:
+        return f"train-{self.short_mode}"
+
+    def spec(self) -> TrainingConfig:
+        return self.training
 
     def resolve(self) -> TrainRun:
-        """Fill in the model, its type and the run folder of ``training``; returns self."""
-        self.model = self.resolved_model()
-        self.training.model_name_or_path = self.model
-        self.training.model_type = self.resolved_model_type()
+        """As :meth:`RunCommon.resolve`, and the run folder as ``training.output_dir``."""
+        super().resolve()
         self.training.output_dir = str(self.run_dir())
         return self
 
