@@ -249,9 +249,7 @@ def run_part(name: str, config: TrainRun, mode: Any, train: list, test: list,
         **({"format_warmup": warmup} if warmup else {}),
         "train_wall_s": round(train_s, 1),
         "train_summary": {"steps": summary.get("steps"),
-                          # GRPO's summary says train_runtime_s, LlamaFactory's train_runtime
-                          "train_runtime_s": summary.get("train_runtime_s",
-                                                         summary.get("train_runtime")),
+                          "train_runtime_s": summary.get("train_runtime_s"),
                           "first_loss": summary.get("first_loss"),
                           "last_loss": summary.get("last_loss")},
     }

@@ -183,7 +183,7 @@ def main() -> None:
                      "steps": summary.get("steps"), "first_loss": summary.get("first_loss"),
                      "last_loss": summary.get("last_loss"),
                      "train_loss": summary.get("train_loss"),
-                     "train_runtime_s": summary.get("train_runtime"),
+                     "train_runtime_s": summary.get("train_runtime_s"),
                      "wall_s_with_startup": summary.get("wall_s"),
                      "input_tokens": summary.get("num_input_tokens_seen"),
                      "tokens_per_s": round(train_tps, 2),

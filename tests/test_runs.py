@@ -1,10 +1,14 @@
 """Run configs: defaults < YAML < flags, unknown keys and bad values reported at once."""
 
+from pathlib import Path
+
 import pytest
 
 from paperpred.errors import PaperpredError
 from paperpred.modes.run_folder import prepare_run_dir
 from paperpred.runs import PredictRun, TrainRun, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _prepare(config, overwrite=False):
@@ -94,3 +98,18 @@ def test_engine_options_reach_the_predictor_unchanged():
 
     kwargs = engine_kwargs("vllm", config.predictor)
     assert kwargs["enforce_eager"] is True and kwargs["max_model_len"] == 2048
+
+
+def test_a_saved_run_config_loads_back(tmp_path):
+    """config.yaml of a run folder (resolved: model, model type, folder) is a --config."""
+    import yaml
+
+    config = load_config(PredictRun, None, {"limit": 3, "engine_options": {"x": 1}}).resolve()
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=True))
+    again = load_config(PredictRun, path).resolve()
+    assert again.to_dict() == config.to_dict()
+    assert again.predictor.model_name_or_path == "smollm2-135m-instruct"
+    train = load_config(TrainRun, ROOT / "configs" / "train_grpo_cpu.yaml").resolve()
+    path.write_text(yaml.safe_dump(train.to_dict(), sort_keys=True))
+    assert load_config(TrainRun, path).resolve().to_dict() == train.to_dict()

@@ -127,13 +127,22 @@ class RunCommon:
         """Fill in the model and its type on this machine, in the composed spec dataclass
         too; returns self."""
         self.model = self.resolved_model()
+        model_type = self.resolved_model_type()
+        self.model_type = model_type.value
+        self.output_dir = str(self.run_dir())
         self.spec().model_name_or_path = self.model
-        self.spec().model_type = self.resolved_model_type()
+        self.spec().model_type = model_type
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as plain YAML-able data (enums as their values)."""
-        return _plain(dataclasses.asdict(self))
+        """The config as plain YAML-able data (enums as their values), without the fields a
+        run fills in itself (``model``, ``model_type`` and ``output_dir`` say them): what
+        ``load_config`` reads back."""
+        data = _plain(dataclasses.asdict(self))
+        for section in ("predictor", "training"):
+            for key in RESOLVED:
+                data.get(section, {}).pop(key, None)
+        return data
 
 
 @dataclass
@@ -206,7 +215,7 @@ class TrainRun(RunCommon):
     def resolve(self) -> TrainRun:
         """As :meth:`RunCommon.resolve`, and the run folder as ``training.output_dir``."""
         super().resolve()
-        self.training.output_dir = str(self.run_dir())
+        self.training.output_dir = str(self.output_dir)
         return self
 
 
@@ -293,6 +302,8 @@ def _flatten(values: dict[str, Any], schema: type, where: str,
                 path = table.get(sub)
                 if key == "training" and sub == "extra" and isinstance(item, dict):
                     out.update({("training", "extra", k): v for k, v in item.items()})
+                elif key == "training" and sub in OPTION_GROUPS and isinstance(item, dict):
+                    out.update(_flatten({sub: item}, schema, where, problems))
                 elif path and path[:len(prefix)] == prefix:
                     out[path] = item
                 elif sub in RESOLVED:

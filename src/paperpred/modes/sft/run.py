@@ -176,8 +176,12 @@ def _summary(output_dir: Path, progress: ProgressLog, wall_s: float) -> dict[str
     results_file = output_dir / "all_results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     losses = [r["loss"] for r in progress.records if r.get("loss") is not None]
+    runtime = results.get("train_runtime")
     return {
         "engine": "llamafactory",
+        # as GRPO's summary: the trainer's own runtime in seconds (LlamaFactory's results
+        # call it train_runtime; they follow unchanged)
+        "train_runtime_s": round(float(runtime), 3) if runtime is not None else None,
         "adapter_dir": str(output_dir),
         "steps": progress.records[-1]["step"] if progress.records else None,
         "first_loss": losses[0] if losses else None,
