@@ -5,7 +5,9 @@ from __future__ import annotations
 import inspect
 
 from paperpred.config import TrainingMode
+from paperpred.inference.factory import BACKEND_CLASSES
 from paperpred.inputs import INPUT_FORMATTERS
+from paperpred.modes import MODES
 from paperpred.outputs import OUTPUT_HANDLERS
 
 
@@ -49,5 +51,10 @@ def run_list(args) -> int:
     }
     print("Modes:")
     for mode, text in modes.items():
-        print(f"  {mode.value:<28} {text}")
+        print(f"  {mode.value:<28} {MODES.get(mode)}")
+        print(f"  {'':<28} {text}")
+    print()
+    print("Backends (--backend; auto: vllm with a GPU and vLLM, else transformers):")
+    for name in BACKEND_CLASSES.names():
+        print(f"  {name:<28} {BACKEND_CLASSES.get(name)}")
     return 0
