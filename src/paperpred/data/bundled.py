@@ -6,6 +6,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from paperpred.data.loader import ICLRDataLoader
 from paperpred.data.submission import Submission
 
 SAMPLE_FILE = "iclr2017.jsonl.gz"
@@ -19,6 +20,4 @@ def sample_path() -> Path:
 def load_sample(strict: bool = False) -> list[Submission]:
     """The bundled ICLR 2017 sample with percentile labels: 489 submissions. The real data has
     one row with an empty title (row 303), skipped and counted unless ``strict=True``."""
-    from paperpred.data.loader import ICLRDataLoader
-
     return list(ICLRDataLoader(strict=strict).load_from_jsonl(sample_path()))

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.data import paths
-from paperpred.data.hf import IMAGES_KEY, SPLIT_KEY, SPLIT_ROW_KEY
+from paperpred.data.hf import IMAGES_KEY, SPLIT_KEY, SPLIT_ROW_KEY, open_dataset
 from paperpred.data.labels import PercentileTable, merge_labels
+from paperpred.data.published import decode
 from paperpred.data.records import (
     CSV_REQUIRED,
     ROW_REQUIRED,
@@ -109,8 +110,6 @@ class ICLRDataLoader:
             streaming: read without loading the dataset into the ``datasets`` cache (default:
                 local data files streamed, hub datasets downloaded).
         """
-        from paperpred.data.hf import open_dataset
-
         first, rows = open_dataset(dataset_name, str(split), load_images, streaming)
         return self._load(dataset_name, rows, ROW_REQUIRED, load_images, embedded=True,
                           population_rows=first)
@@ -264,8 +263,6 @@ class ICLRDataLoader:
 
     def _attach_named_pages(self, sub: Submission, row: dict[str, Any], column: str,
                             number: int) -> None:
-        from paperpred.data.published import decode
-
         listed = decode(row[column], column)
         listed = [str(p) for p in listed] if isinstance(listed, list) else [str(listed)]
         roots = self._roots(self.image_base_dir, self.data_dir)

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from paperpred.errors import RegistryError
+from paperpred.outputs.base import OutputHandler
 from paperpred.registry import Registry
 
 H = TypeVar("H", bound=type)
@@ -34,8 +35,6 @@ def register_output_handler(name_or_enum: str | Enum, *, default_for: Enum | Non
     """
 
     def wrap(cls: H) -> H:
-        from paperpred.outputs.base import OutputHandler
-
         if not (isinstance(cls, type) and issubclass(cls, OutputHandler)):
             raise TypeError(f"register_output_handler expects an OutputHandler subclass, "
                             f"got {cls!r}")
