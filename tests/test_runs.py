@@ -113,3 +113,25 @@ def test_a_saved_run_config_loads_back(tmp_path):
     train = load_config(TrainRun, ROOT / "configs" / "train_grpo_cpu.yaml").resolve()
     path.write_text(yaml.safe_dump(train.to_dict(), sort_keys=True))
     assert load_config(TrainRun, path).resolve().to_dict() == train.to_dict()
+
+
+def test_one_mode_vocabulary_for_both_commands():
+    assert load_config(PredictRun, None, {"mode": "sft", "adapter_path": "a"}).mode == "sft_lora"
+    assert load_config(TrainRun, None, {"mode": "sft_lora"}).mode == "sft_lora"
+
+
+def test_engine_options_reach_a_real_engine_or_fail_with_their_names(embedded_model):
+    from paperpred.config import PredictorConfig
+    from paperpred.errors import ConfigError
+    from paperpred.inference.factory import backend_for
+
+    config = PredictorConfig(model_name_or_path=str(embedded_model), backend="transformers",
+                             engine_options={"max_images": 0, "score_end_of_turn": False})
+    backend = backend_for(config)
+    try:
+        assert backend.max_images == 0 and backend.score_suffix_ids == []
+    finally:
+        backend.close()
+    config.engine_options = {"enforce_eagre": True}
+    with pytest.raises(ConfigError, match="enforce_eagre.*transformers backend"):
+        backend_for(config)

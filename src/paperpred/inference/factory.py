@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from paperpred.config import BACKENDS, InferenceConfig, ModelType
+from paperpred.errors import ConfigError
 from paperpred.inference.base import InferenceBackend
 from paperpred.inference.models import default_model
 from paperpred.registry import Registry, load_ref
@@ -119,4 +120,11 @@ def engine_kwargs(kind: str, config: InferenceConfig) -> dict[str, Any]:
 def backend_for(config: InferenceConfig, kind: str | None = None) -> InferenceBackend:
     """The engine an InferenceConfig asks for (``kind`` overrides ``config.backend``)."""
     chosen = resolve_backend_kind(kind or config.backend)
-    return create_backend(chosen, config.model_name_or_path, **engine_kwargs(chosen, config))
+    kwargs = engine_kwargs(chosen, config)
+    try:
+        return create_backend(chosen, config.model_name_or_path, **kwargs)
+    except TypeError as exc:
+        if config.engine_options and "unexpected keyword argument" in str(exc):
+            raise ConfigError(f"engine_options {sorted(config.engine_options)}: the {chosen} "
+                              f"backend does not take one of them ({exc})") from exc
+        raise

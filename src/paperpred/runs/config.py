@@ -149,8 +149,11 @@ class RunCommon:
 class PredictRun(RunCommon):
     """Everything a `paperpred predict` run needs (the run folder records it resolved)."""
 
-    mode: str = field(default="zero_shot", metadata={"help": "zero_shot | sft_lora | grpo"})
+    mode: str = field(default="zero_shot", metadata={"help": "zero_shot | sft_lora (sft) | grpo"})
     predictor: PredictorConfig = field(default_factory=_predictor)
+
+    def __post_init__(self) -> None:
+        self.mode = mode_value(self.mode)
 
     def problems(self) -> list[str]:
         found = super().problems()
@@ -362,8 +365,7 @@ def load_config(schema: type, path: str | Path | None = None,
         for name in attr_path[:-1]:
             owner = getattr(owner, name)
         setattr(owner, attr_path[-1], typed)
-    if isinstance(config, TrainRun):
-        config.mode = mode_value(config.mode)
+    config.mode = mode_value(config.mode)
     problems += config.problems()
     if problems:
         raise ConfigError("invalid config: " + "; ".join(problems))
