@@ -135,3 +135,9 @@ def test_engine_options_reach_a_real_engine_or_fail_with_their_names(embedded_mo
     config.engine_options = {"enforce_eagre": True}
     with pytest.raises(ConfigError, match="enforce_eagre.*transformers backend"):
         backend_for(config)
+
+
+def test_the_api_key_never_reaches_the_run_folder():
+    config = load_config(PredictRun, None, {"backend": "openai", "base_urls": "http://h:1"})
+    config.predictor.api_key = "sk-secret"
+    assert "sk-secret" not in str(config.to_dict())

@@ -136,12 +136,13 @@ class RunCommon:
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain YAML-able data (enums as their values), without the fields a
-        run fills in itself (``model``, ``model_type`` and ``output_dir`` say them): what
-        ``load_config`` reads back."""
+        run fills in itself (``model``, ``model_type`` and ``output_dir`` say them) and without
+        ``api_key``: what ``load_config`` reads back."""
         data = _plain(dataclasses.asdict(self))
         for section in ("predictor", "training"):
             for key in RESOLVED:
                 data.get(section, {}).pop(key, None)
+        data.get("predictor", {}).pop("api_key", None)  # never write secrets into a run folder
         return data
 
 
