@@ -116,3 +116,69 @@ def test_paperpred_predict_backend_vllm(embedded_model, tmp_path):
     assert metrics["n"] == 8 and metrics["readings"] == {"score": 8}
     components = json.loads((run / "components.json").read_text())
     assert components["config"]["backend"] == "vllm"
+
+
+# ----- vLLM's own OpenAI-compatible server, read by paperpred's OpenAI backend ---------------
+@pytest.fixture(scope="module")
+def vllm_server(embedded_model, tmp_path_factory):
+    """``python -m vllm.entrypoints.openai.api_server`` on loopback (eager, float32)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path_factory.mktemp("vllm-server") / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
+             str(embedded_model), "--served-model-name", "smol", "--host", "127.0.0.1",
+             "--port", str(port), "--dtype", "float32", "--enforce-eager",
+             "--max-model-len", "2048"], stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the vLLM server exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(url + "/v1/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the vLLM server did not start in 300 s: {log.read_text()[-2000:]}")
+            time.sleep(2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_vllm_server_through_the_openai_backend(vllm_server, papers):
+    from paperpred.inference.openai_backend import OpenAIBackend
+
+    config = PredictorConfig(model_name_or_path="smol", backend="openai",
+                             base_urls=[vllm_server], batch_size=8)
+    predictor = UnifiedPredictor.create("abstract_only", "binary", config=config)
+    try:
+        results = predictor.predict(papers)
+        assert predictor.mode.backend(config).scoring_method == "prefix"
+    finally:
+        predictor.close()
+    for result, row in zip(results, GOLDEN["papers"], strict=True):
+        # the end-of-turn token is counted as offline: the same scores as transformers
+        assert abs(result["score"] - row["score"]) < 1e-2, row["submission_id"]
+    with OpenAIBackend(vllm_server, "smol", scoring="top_logprobs") as backend:
+        request = ChatRequest([{"role": "user", "content": "Is the sky blue? Answer Yes or No."}])
+        [row] = backend.score([request], ["Yes", "No"])
+        assert all(math.isfinite(x) and x <= 0 for x in row)
+        [text] = backend.generate([request], GenerationParams(max_tokens=4))
+        assert text.strip()

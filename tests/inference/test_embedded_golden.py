@@ -29,3 +29,11 @@ def test_the_golden_file_is_this_environment(embedded_model, iclr2017):
         predictor.close()
     for result, row in zip(results, GOLDEN["papers"], strict=True):
         assert abs(result["score"] - row["score"]) < 1e-3
+
+
+def test_the_tokenizer_gives_the_models_inputs_only(embedded_model):
+    """No token_type_ids: generate() refuses them (transformers serve passes every column)."""
+    from transformers import AutoTokenizer
+
+    encoded = AutoTokenizer.from_pretrained(embedded_model)("Hello")
+    assert sorted(encoded.keys()) == ["attention_mask", "input_ids"]

@@ -198,14 +198,18 @@ def greedy(reference, question: str, max_new_tokens: int) -> str:
     return tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
 
 
-def exact_logprobs(reference, question: str, continuations: list[str]) -> list[float]:
-    """Log-probability of each continuation after the generation prompt, token by token."""
+def exact_logprobs(reference, question: str, continuations: list[str],
+                   end_of_turn: bool = False) -> list[float]:
+    """Log-probability of each continuation after the generation prompt, token by token (and
+    of the end-of-turn token after it, as the offline backends score labels)."""
     model, tok = reference
     prompt = tok.apply_chat_template([{"role": "user", "content": question}],
                                      add_generation_prompt=True)
     result = []
     for text in continuations:
         cont = tok(text, add_special_tokens=False).input_ids
+        if end_of_turn:
+            cont = cont + [tok.convert_tokens_to_ids("<|im_end|>")]
         with torch.no_grad(), one_thread():
             logits = model(torch.tensor([prompt + cont])).logits[0].float()
         logp = torch.log_softmax(logits, dim=-1)
@@ -274,11 +278,16 @@ def test_prefix_scoring_equals_the_model_log_probs(servers, reference):
     with OpenAIBackend(servers["paperpred"], "smol", concurrency=3) as backend:
         scores = backend.score([user(q) for q in questions], LABELS)
         assert backend.scoring_method == "prefix"  # chosen automatically
-    for question, row in zip(questions, scores):
-        expected = exact_logprobs(reference, question, LABELS)
+    with OpenAIBackend(servers["paperpred"], "smol", scoring="prefix",
+                       score_end_of_turn=False) as backend:
+        open_turn = backend.score([user(q) for q in questions], LABELS)
+    for question, row, row_open in zip(questions, scores, open_turn):
+        # with the end-of-turn token, as the offline backends score (comparable across them)
+        expected = exact_logprobs(reference, question, LABELS, end_of_turn=True)
         assert all(math.isfinite(s) and s < 0 for s in row)
         assert row == pytest.approx(expected, abs=1e-3)
         assert sorted(range(3), key=row.__getitem__) == sorted(range(3), key=expected.__getitem__)
+        assert row_open == pytest.approx(exact_logprobs(reference, question, LABELS), abs=1e-3)
 
 
 @pytest.mark.slow

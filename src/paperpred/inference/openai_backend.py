@@ -12,13 +12,15 @@ Label scoring (``scoring=``); a chat endpoint only reports log-probabilities of 
 generates, so there are two ways to get them:
 
 ``"prefix"`` (exact; vLLM and ``paperpred.inference.server``): for every (request, continuation)
-pair one chat completion whose messages end with the continuation as an assistant message, sent
-with ``add_generation_prompt: false, continue_final_message: true, prompt_logprobs: 0,
-max_tokens: 1``. The server renders prompt + continuation with the model's chat template and
-returns the log-probability of every prompt token; the score is the sum over the shortest run
-of trailing tokens whose decoded text covers the continuation (chat templates drop trailing
-whitespace of the final message, so the continuation is matched without it). Servers with
-prefix caching (vLLM's default) encode the shared prompt once.
+pair one chat completion whose messages end with the continuation as a complete assistant turn,
+sent with ``add_generation_prompt: false, prompt_logprobs: 0, max_tokens: 1``. The server
+renders prompt + continuation + the template's end of turn and returns the log-probability of
+every prompt token; the score is the sum over the tokens that spell the continuation and the
+one token after them (the end of turn, e.g. ``<|im_end|>``), as the offline backends score it
+(``score_end_of_turn=False``: the turn is left open with ``continue_final_message: true`` and
+only the continuation counts). Chat templates drop trailing whitespace of the final message, so
+the continuation is matched without it. Servers with prefix caching (vLLM's default) encode the
+shared prompt once.
 
 ``"top_logprobs"`` (approximate; any server that returns chat ``logprobs``): one greedy completion
 per request with ``logprobs: true, top_logprobs: k`` and ``max_tokens`` = characters of the
@@ -81,27 +83,54 @@ def walk_top_logprobs(steps: Sequence[dict[str, Any]], continuation: str) -> flo
     return total
 
 
-def sum_prompt_tail(rows: list[Any], ids: list[int] | None, target: str, where: str) -> float:
-    """Sum of vLLM-style ``prompt_logprobs`` over the trailing tokens that spell ``target``.
+def _prompt_token(rows: list[Any], ids: list[int] | None, pos: int,
+                  where: str) -> tuple[str, float]:
+    """(decoded text, log-probability) of prompt token ``pos`` of vLLM-style
+    ``prompt_logprobs``; a row with several entries (top k) is resolved with ``ids``."""
+    entry = rows[pos] or {}
+    key = str(ids[pos]) if ids and str(ids[pos]) in entry else None
+    if key is None and len(entry) != 1:
+        raise OpenAIBackendError(f"{where}: cannot tell prompt token {pos}'s log-probability "
+                                 f"in {_excerpt(json.dumps(entry))}")
+    info = entry[key] if key else next(iter(entry.values()))
+    return str(info.get("decoded_token") or ""), float(info["logprob"])
+
+
+def sum_prompt_tail(rows: list[Any], ids: list[int] | None, target: str, where: str,
+                    end_of_turn: bool = False) -> float:
+    """Sum of vLLM-style ``prompt_logprobs`` over the tokens that spell ``target`` at the end of
+    the prompt, or (``end_of_turn``) just before the template's end of turn, with the first
+    token after them (the end-of-turn token) counted too.
 
     Each row maps token ids to ``{"logprob", "decoded_token", ...}``; a row with several entries
     (top k) is resolved with ``ids`` (``prompt_token_ids``).
     """
-    text, total = "", 0.0
+    tokens: list[tuple[str, float]] = []  # from the end backwards
+    text = ""
     for pos in range(len(rows) - 1, 0, -1):
-        entry = rows[pos] or {}
-        key = str(ids[pos]) if ids and str(ids[pos]) in entry else None
-        if key is None and len(entry) != 1:
-            raise OpenAIBackendError(f"{where}: cannot tell prompt token {pos}'s log-probability "
-                                     f"in {_excerpt(json.dumps(entry))}")
-        info = entry[key] if key else next(iter(entry.values()))
-        text, total = str(info.get("decoded_token") or "") + text, total + float(info["logprob"])
-        if len(text) >= len(target):
+        piece, logprob = _prompt_token(rows, ids, pos, where)
+        tokens.append((piece, logprob))
+        text = piece + text
+        start = text.rfind(target)
+        if start < 0:
+            continue
+        if not end_of_turn:
+            if len(text) >= len(target) and text.endswith(target):
+                return sum(lp for _, lp in tokens)
             break
-    if not text.endswith(target):
-        raise OpenAIBackendError(f"{where}: the rendered prompt does not end with the "
-                                 f"continuation {target!r} (its last tokens: {text!r})")
-    return total
+        # tokens in order: those covering target, then the end of turn (and what follows it)
+        ordered, offset, total = list(reversed(tokens)), 0, 0.0
+        end = start + len(target)
+        for piece, logprob in ordered:
+            if offset >= end:  # the first token after the continuation: the end of turn
+                return total + logprob
+            total += logprob
+            offset += len(piece)
+        continue  # the continuation ends the prompt: no end-of-turn token was rendered
+    raise OpenAIBackendError(f"{where}: the rendered prompt does not end with the "
+                             f"continuation {target!r}" + (" and an end of turn" if end_of_turn
+                                                          else "") + f" (its last tokens: "
+                             f"{text[-80:]!r})")
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -126,6 +155,8 @@ class OpenAIBackend(InferenceBackend):
         scoring: ``"auto"``, ``"prefix"`` or ``"top_logprobs"`` (module docstring).
         top_logprobs: k for the ``"top_logprobs"`` method (1 to 20).
         extra_body: extra fields merged into every request (``top_k``, ``chat_template_kwargs``).
+        score_end_of_turn: ``"prefix"`` scoring counts the end-of-turn token after each
+            continuation (default, as the offline backends), so scores compare across backends.
 
     Example:
         >>> backend = OpenAIBackend(["http://n1:8000", "http://n2:8000/v1"], "Qwen/Qwen2.5-7B")
@@ -138,7 +169,8 @@ class OpenAIBackend(InferenceBackend):
     def __init__(self, base_urls: str | list[str], model: str, api_key: str | None = None,
                  concurrency: int = 8, retries: int = 3, timeout: float = 60.0,
                  backoff: float = 0.5, scoring: str = "auto", top_logprobs: int = 20,
-                 extra_body: dict[str, Any] | None = None) -> None:
+                 extra_body: dict[str, Any] | None = None,
+                 score_end_of_turn: bool = True) -> None:
         urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
         if scoring not in SCORING_METHODS:
             raise OpenAIBackendError(f"scoring={scoring!r} is unknown: use {SCORING_METHODS}")
@@ -149,6 +181,7 @@ class OpenAIBackend(InferenceBackend):
         self.model, self.concurrency, self.retries = model, concurrency, retries
         self.timeout, self.backoff, self.scoring = timeout, backoff, scoring
         self.top_logprobs, self.extra_body = top_logprobs, dict(extra_body or {})
+        self.score_end_of_turn = score_end_of_turn
         self.scoring_method: str | None = None if scoring == "auto" else scoring
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0}
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -308,13 +341,14 @@ class OpenAIBackend(InferenceBackend):
             return 0.0
         messages = to_openai_messages(request)
         body = self._chat({"messages": [*messages, {"role": "assistant", "content": continuation}],
-                           "add_generation_prompt": False, "continue_final_message": True,
+                           "add_generation_prompt": False,
+                           "continue_final_message": not self.score_end_of_turn,
                            "prompt_logprobs": 0, "max_tokens": 1, "temperature": 0.0})
         if not body.get("prompt_logprobs"):
             raise NoLogprobsError(f"{body['_url']}: answer has no prompt_logprobs (scoring="
                                   "'prefix' needs vLLM or paperpred.inference.server)")
         return sum_prompt_tail(body["prompt_logprobs"], body.get("prompt_token_ids"), target,
-                               body["_url"])
+                               body["_url"], end_of_turn=self.score_end_of_turn)
 
     def _score_top(self, request: ChatRequest, continuations: list[str]) -> list[float]:
         body = self._chat({"messages": to_openai_messages(request),

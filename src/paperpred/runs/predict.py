@@ -71,6 +71,9 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
     Raises:
         PaperpredError: the folder holds another config's run (and not ``overwrite``).
     """
+    if is_embedded_alias(config.resolved_model()) and not is_complete(embedded_model_dir()):
+        echo(f"[paperpred] converting the embedded model into {embedded_model_dir()} "
+             "(once; about 30 s)")
     config.resolve()
     run_dir = prepare_run_dir(config.run_dir(), yaml.safe_dump(config.to_dict(), sort_keys=True),
                               overwrite)
@@ -78,9 +81,6 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
     if submissions is None:
         submissions, report = load_submissions(config)
         echo(f"[paperpred] data: {report.summary()}")
-        if is_embedded_alias(str(config.model)) and not is_complete(embedded_model_dir()):
-            echo(f"[paperpred] converting the embedded model into {embedded_model_dir()} "
-                 "(once; about 30 s)")
     predictor = build_predictor(config)
     try:
         batch = BatchPredictor(predictor, batch_size=config.predictor.batch_size,
