@@ -141,3 +141,9 @@ def test_the_api_key_never_reaches_the_run_folder():
     config = load_config(PredictRun, None, {"backend": "openai", "base_urls": "http://h:1"})
     config.predictor.api_key = "sk-secret"
     assert "sk-secret" not in str(config.to_dict())
+
+
+def test_a_named_engine_gets_its_own_run_folder():
+    config = load_config(PredictRun, None, {"backend": "vllm"})
+    assert str(config.run_dir()) == ("runs/zero_shot-binary-abstract_only-smollm2-135m-instruct"
+                                     "-vllm")

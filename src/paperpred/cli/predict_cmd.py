@@ -24,7 +24,7 @@ FLAGS = {
     "max_tokens": "tokens to generate when reading=generate",
     "temperature": "sampling temperature (0 = greedy)",
     "seed": "random seed",
-    "output_dir": "run folder (default runs/<mode>-<output>-<input>-<model>)",
+    "output_dir": "run folder (default runs/<mode>-<output>-<input>-<model>[-vllm|-openai])",
 }
 
 

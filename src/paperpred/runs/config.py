@@ -170,6 +170,13 @@ class PredictRun(RunCommon):
     def folder_mode(self) -> str:
         return self.mode
 
+    def folder_label(self) -> str:
+        """As :meth:`RunCommon.folder_label`, with the engine when one is named (``-vllm``,
+        ``-openai``), so runs of the same model on two engines keep their own folders."""
+        label = super().folder_label()
+        return f"{label}-{self.predictor.backend}" if self.predictor.backend in (
+            "vllm", "openai") else label
+
     def spec(self) -> PredictorConfig:
         return self.predictor
 
