@@ -122,16 +122,12 @@ def test_paperpred_predict_backend_vllm(embedded_model, tmp_path):
 @pytest.fixture(scope="module")
 def vllm_server(embedded_model, tmp_path_factory):
     """``python -m vllm.entrypoints.openai.api_server`` on loopback (eager, float32)."""
-    import socket
     import subprocess
     import sys
-    import time
 
-    import httpx
+    from paperpred.testing.servers import free_port, wait_ready
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = tmp_path_factory.mktemp("vllm-server") / "server.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
@@ -140,19 +136,11 @@ def vllm_server(embedded_model, tmp_path_factory):
              "--port", str(port), "--dtype", "float32", "--enforce-eager",
              "--max-model-len", "2048"], stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the vLLM server exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(url + "/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the vLLM server did not start in 300 s: {log.read_text()[-2000:]}")
-            time.sleep(2)
+        try:
+            wait_ready(proc, url, log, timeout=300, path="/v1/models", poll=2)
+        except RuntimeError as exc:
+            pytest.fail(f"the vLLM server: {exc}")
         yield url
     finally:
         proc.terminate()

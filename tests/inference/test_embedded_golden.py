@@ -37,3 +37,12 @@ def test_the_tokenizer_gives_the_models_inputs_only(embedded_model):
 
     encoded = AutoTokenizer.from_pretrained(embedded_model)("Hello")
     assert sorted(encoded.keys()) == ["attention_mask", "input_ids"]
+
+
+def test_decoding_keeps_the_models_spaces(embedded_model):
+    """The same text back in every transformers version (no clean-up before punctuation)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model)
+    text = "Reject . The paper , however , is clear ."
+    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text

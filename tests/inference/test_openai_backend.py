@@ -14,10 +14,8 @@ import io
 import logging
 import math
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -29,6 +27,7 @@ from paperpred.errors import NoLogprobsError, OpenAIBackendError
 from paperpred.inference.base import ChatRequest, GenerationParams
 from paperpred.inference.chat import to_openai_messages
 from paperpred.inference.openai_backend import OpenAIBackend, walk_top_logprobs
+from paperpred.testing.servers import free_port, wait_ready
 
 LOGGER = "paperpred.inference.openai_backend"
 QUESTIONS = ["What is the capital of France?", "Name a primary colour.",
@@ -38,12 +37,6 @@ LABELS = ["Accept", "Reject", "Accept (Oral)"]
 
 def user(text: str) -> ChatRequest:
     return ChatRequest([{"role": "user", "content": text}])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- pure conversion and walking (no server) ---------------------------------------------------
@@ -105,17 +98,10 @@ def _launch(cmd: list[str], log: Path) -> subprocess.Popen:
 
 
 def _wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 150.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"server at {url} not ready within {timeout:.0f} s: {log.read_text()[-2000:]}")
+    try:
+        wait_ready(proc, url, log, timeout)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

@@ -40,8 +40,10 @@ COMPLETE_MARKER = ".paperpred-complete.json"
 #: The layout of a converted checkpoint; an older one (or none) is converted again.
 #: 2: a generic fast tokenizer (tokenizer.json as it is), loadable by transformers 4.x and 5.x;
 #: 3: that tokenizer returns input_ids and attention_mask only (as the Llama class did; a
-#: ``token_type_ids`` column breaks ``generate`` in servers that pass every column on).
-FORMAT = 3
+#: ``token_type_ids`` column breaks ``generate`` in servers that pass every column on);
+#: 4: decoding keeps the model's spaces (``clean_up_tokenization_spaces`` off, as in SmolLM2's own
+#: tokenizer: transformers 4 would strip spaces before punctuation, transformers 5 does not).
+FORMAT = 4
 _TMP_PREFIX = ".tmp-"
 # The GGUF's tokenizer metadata names <|im_start|> as end of sequence and asks for a BOS token
 # that the chat template already writes; the published checkpoint ends turns with <|im_end|>
@@ -239,6 +241,7 @@ def _generic_fast_tokenizer(out_dir: Path) -> None:
     config = json.loads(config_path.read_text())
     config["tokenizer_class"] = "PreTrainedTokenizerFast"
     config["model_input_names"] = ["input_ids", "attention_mask"]
+    config["clean_up_tokenization_spaces"] = False
     for key in ("legacy", "add_prefix_space", "sp_model_kwargs"):
         config.pop(key, None)
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
