@@ -242,6 +242,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: The dataclass of each section name a run config may hold.
+SECTION_TYPES: dict[str, type] = {"predictor": PredictorConfig, "training": TrainingConfig,
+                                  **OPTION_GROUPS}
+
+
 def _sections(schema: type) -> dict[str, tuple[str, ...]]:
     """Section name -> attribute path (``training`` -> ("training",), ``grpo`` ->
     ("training", "grpo"))."""
@@ -258,14 +263,13 @@ def _sections(schema: type) -> dict[str, tuple[str, ...]]:
 
 def key_table(schema: type) -> dict[str, tuple[str, ...]]:
     """Every flat key of ``schema`` -> its attribute path."""
-    section_types = {"predictor": PredictorConfig, "training": TrainingConfig, **OPTION_GROUPS}
     table: dict[str, tuple[str, ...]] = {}
     sections = _sections(schema)
     for f in dataclasses.fields(schema):
         if f.name not in sections:
             table[f.name] = (f.name,)
     for name, path in sections.items():
-        for f in dataclasses.fields(section_types[name]):
+        for f in dataclasses.fields(SECTION_TYPES[name]):
             if f.name in RESOLVED or f.name in OPTION_GROUPS:
                 continue
             table.setdefault(f.name, (*path, f.name))
@@ -276,8 +280,7 @@ def key_table(schema: type) -> dict[str, tuple[str, ...]]:
 
 
 def _field_type(schema: type, path: tuple[str, ...]) -> str:
-    section_types = {"predictor": PredictorConfig, "training": TrainingConfig, **OPTION_GROUPS}
-    owner: type = schema if len(path) == 1 else section_types[path[-2]]
+    owner: type = schema if len(path) == 1 else SECTION_TYPES[path[-2]]
     return str({f.name: f.type for f in dataclasses.fields(owner)}[path[-1]])
 
 
