@@ -20,7 +20,7 @@ LAYERS = {
     "inputs": 3, "outputs": 3, "testing": 3,
     "inference": 4, "evaluation": 4,
     "modes": 5,
-    "predict": 6, "batch": 6, "metrics_table": 6,
+    "predict": 6, "batch": 6, "metrics_table": 6, "report": 6,
     "runs": 7,
     "cli": 8,
     "__main__": 9,

@@ -79,3 +79,23 @@ def render_comparison(rows: list[tuple[str, dict[str, Any]]], title: str = "comp
     lines = [title, "-" * len(title)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
     return "\n".join(lines)
+
+
+def summary_lines(metrics: dict[str, Any]) -> str:
+    """The analysis in a few terminal lines: warnings, the threshold story, the baselines on
+    the test half."""
+    analysis = metrics.get("analysis") or {}
+    lines = [f"WARNING: {w}" for w in analysis.get("warnings", [])]
+    threshold = analysis.get("threshold")
+    if threshold:
+        lines.append(f"threshold: default {threshold['default']:.3f} -> balanced accuracy "
+                     f"{_number(threshold['balanced_accuracy_default'])}; chosen on the "
+                     f"calibration half {threshold['calibrated']:.3f} -> "
+                     f"{_number(threshold['balanced_accuracy_calibrated'])} (test half)")
+    compared = analysis.get("compared") or []
+    if compared:
+        lines.append(render_comparison([(e["name"], e["metrics"]) for e in compared],
+                                       title=f"test half ({analysis['halves']['test']} papers):"
+                                             " model vs baselines (fitted on "
+                                             f"{analysis.get('baselines_fitted_on')})"))
+    return "\n".join(lines)

@@ -232,6 +232,28 @@ def test_guarded_reward_counts_errors_and_catches_broken_functions():
     assert guard(["Answer: 0.5"], label=[None]) == [None]
 
 
+def test_collapse_onto_one_answer_is_logged_and_warned(tmp_path):
+    from types import SimpleNamespace
+
+    from paperpred.modes.grpo.progress import GRPOProgressCallback
+    handler = BinaryAcceptRejectHandler()
+    stats = RewardStats()
+    guard = GuardedReward("reward", handler.reward, handler, stats, count_tokens=True)
+    callback = GRPOProgressCallback(tmp_path, stats, stream=None)
+    state = SimpleNamespace(max_steps=2, global_step=1, is_world_process_zero=True)
+    callback.on_train_begin(SimpleNamespace(world_size=1), state, None)
+    guard(["Answer: Accept"] * 19 + ["gibberish"], label=["Answer: Reject"] * 20)
+    callback.on_log(None, state, None, logs={"loss": 0.1, "reward": 0.0})
+    state.global_step = 2
+    guard(["Answer: Accept", "Answer: Reject"] * 5, label=["Answer: Reject"] * 10)
+    callback.on_log(None, state, None, logs={"loss": 0.1, "reward": 0.5})
+    first, second = read_progress(tmp_path / "train_progress.jsonl")
+    assert first["predicted"] == {"Accept": 0.95, "unparsed": 0.05}
+    assert "step 1: 95% of the predictions are 'Accept'" in first["collapse_warning"]
+    assert second["predicted"] == {"Accept": 0.5, "Reject": 0.5}
+    assert "collapse_warning" not in second and callback.collapse_steps == 1
+
+
 def test_broken_or_unimportable_rewards_stop_before_training(tmp_path, rows, tiny_qwen2_dir):
     def broken(prediction, ground_truth):
         raise KeyError("no such field")

@@ -8,7 +8,15 @@ import sys
 import traceback
 
 from paperpred import __version__
-from paperpred.cli import data_cmd, list_cmd, predict_cmd, serve_cmd, train_cmd
+from paperpred.cli import (
+    data_cmd,
+    list_cmd,
+    predict_cmd,
+    report_cmd,
+    serve_cmd,
+    sweep_cmd,
+    train_cmd,
+)
 from paperpred.errors import PaperpredError
 
 EPILOG = """examples:
@@ -19,6 +27,8 @@ EPILOG = """examples:
                                               LoRA SFT (LlamaFactory), then held-out metrics
   paperpred train --mode grpo --model tiny-qwen2 --max-steps 2
                                               GRPO (TRL) with the handler's reward
+  paperpred report runs/A runs/B             report.html of each run, and a comparison
+  paperpred sweep configs/sweep_cpu.yaml      a grid of runs and their comparison report
   paperpred prepare --output-dir data/sft      a LlamaFactory dataset + dataset_info.json
   paperpred list                              formatters, handlers and modes
   paperpred data inspect                      summary of the bundled ICLR 2017 sample
@@ -40,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     predict_cmd.add_parser(commands)
     train_cmd.add_parser(commands)
+    report_cmd.add_parser(commands)
+    sweep_cmd.add_parser(commands)
     data_cmd.add_parser(commands)
     list_cmd.add_parser(commands)
     serve_cmd.add_parser(commands)

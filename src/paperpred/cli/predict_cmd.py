@@ -21,6 +21,7 @@ FLAGS = {
     "backend": "auto, transformers, vllm or openai",
     "reading": "auto, score (label scoring) or generate",
     "batch_size": "papers per batch (each batch is saved before the next)",
+    "dtype": "auto (float32 on CPU, bfloat16 on GPU), bfloat16 or float32",
     "max_tokens": "tokens to generate when reading=generate",
     "temperature": "sampling temperature (0 = greedy)",
     "seed": "random seed",

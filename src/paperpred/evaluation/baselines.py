@@ -262,7 +262,8 @@ def shows_ratings(formatter: Any) -> bool:
 
 def compute_baselines(handler: Any, formatter: Any, train: Sequence[Submission],
                       test: Sequence[Submission], *, text: bool = True,
-                      forest: bool = False) -> list[Baseline]:
+                      forest: bool = False, skipped: dict[str, str] | None = None
+                      ) -> list[Baseline]:
     """Every baseline that applies, fitted on ``train``, with metrics on ``test``.
 
     Args:
@@ -271,21 +272,37 @@ def compute_baselines(handler: Any, formatter: Any, train: Sequence[Submission],
         train, test: the two parts (unlabelled papers are left out of fitting and of metrics).
         text: include the TF-IDF baseline (needs the prompts' text).
         forest: include the random forest.
+        skipped: filled with ``{name: reason}`` for each learned baseline that cannot be
+            fitted on ``train`` (one class, too few papers, no terms); without it such a
+            baseline raises.
     """
+
+    def fitted(name: str, fit: Callable[[], Baseline | None]) -> Baseline | None:
+        if skipped is None:
+            return fit()
+        try:
+            return fit()
+        except ValueError as exc:  # scikit-learn's message names what is missing
+            skipped[name] = " ".join(str(exc).split())[:200]
+            return None
+
     test = list(test)
     truths = _truths(handler, test)
     found: list[Baseline | None] = [majority(handler, train, test)]
     with_reviews = shows_ratings(formatter)
     if with_reviews:
         found += [mean_rating_rule(handler, train, test),
-                  rating_features_logreg(handler, train, test)]
+                  fitted("rating_features_logreg",
+                         lambda: rating_features_logreg(handler, train, test))]
     if text:
         def texts(subs: Sequence[Submission]) -> list[str]:
             return [formatter.build(s).user for s in subs]
 
-        found.append(tfidf_logreg(handler, texts(train), list(train), texts(test)))
+        found.append(fitted("tfidf_logreg", lambda: tfidf_logreg(
+            handler, texts(train), list(train), texts(test))))
     if forest:
-        found.append(random_forest(handler, train, test, with_reviews))
+        found.append(fitted("random_forest",
+                            lambda: random_forest(handler, train, test, with_reviews)))
     out = [b for b in found if b is not None]
     for baseline in out:
         baseline.metrics = handler.compute_metrics(baseline.predictions, truths)

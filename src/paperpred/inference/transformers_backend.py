@@ -93,6 +93,9 @@ class TransformersBackend(InferenceBackend):
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
         dtype: ``"auto"`` (float32 on CPU, bfloat16 on GPU), ``"bfloat16"``, ``"float16"``,
             ``"float32"`` or a ``torch.dtype``.
+        attn_implementation: transformers' attention (``"sdpa"``, ``"eager"``, ...); None: its
+            default (SDPA). On this CPU SDPA was both faster and closer to float32 than eager
+            in bfloat16 (bench/bench_engines.py).
         batch_size: prompts per generation batch; (prompt, candidate) rows per scoring batch.
         max_images: at most this many images per request reach the model (the first ones).
         merge_adapter: merge the LoRA weights into the model (faster; no way back).
@@ -111,7 +114,7 @@ class TransformersBackend(InferenceBackend):
     def __init__(self, model_name_or_path: str, adapter_path: str | None = None,
                  device: str = "auto", dtype: Any = "auto", batch_size: int = 8,
                  max_images: int | None = None, merge_adapter: bool = False,
-                 score_end_of_turn: bool = True) -> None:
+                 score_end_of_turn: bool = True, attn_implementation: str | None = None) -> None:
         import torch  # noqa: F401 - fail early and clearly if torch is missing
         from transformers import GenerationConfig
 
@@ -126,6 +129,7 @@ class TransformersBackend(InferenceBackend):
         self.dtype = pick_dtype(dtype, self.device)
         self.batch_size = batch_size
         self.max_images = max_images
+        self.attn_implementation = attn_implementation
         self.processor, self.tokenizer, model = self._load()
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
@@ -156,6 +160,8 @@ class TransformersBackend(InferenceBackend):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         kwargs: dict[str, Any] = {"dtype": self.dtype}
+        if self.attn_implementation:
+            kwargs["attn_implementation"] = self.attn_implementation
         if self.device != "cpu":
             kwargs["device_map"] = self.device
         if self.is_vision:

@@ -79,6 +79,8 @@ class ProgressLog:
         step = row["step"] or 1
         parts.append(f"{row['elapsed_s'] / step:.1f} s/step")
         parts.append(f"ETA {format_duration(row.get('eta_s'))}")
+        if row.get("collapse_warning"):
+            parts.append(f"WARNING {row['collapse_warning']}")
         return " | ".join(parts)
 
 

@@ -80,6 +80,16 @@ class RewardStats:
     total: dict[str, int] = field(default_factory=dict)
     generated_tokens: int = 0
     completions: int = 0
+    #: Parsed class answers since the last log (``"unparsed"`` for unreadable completions).
+    predicted: dict[str, int] = field(default_factory=dict)
+
+    def predicted_one(self, label: str) -> None:
+        self.predicted[label] = self.predicted.get(label, 0) + 1
+
+    def take_predicted(self) -> dict[str, int]:
+        """Class answers counted since the last call (then reset)."""
+        taken, self.predicted = self.predicted, {}
+        return taken
 
     def error(self, name: str) -> None:
         self.pending[name] = self.pending.get(name, 0) + 1
@@ -147,6 +157,19 @@ class GuardedReward:
         if os.environ.get("RANK", "0") == "0":
             print(f"[paperpred] warning: {message}", file=sys.stderr, flush=True)
 
+    def _count_answers(self, completions: Sequence[Any]) -> None:
+        """Class answers of the completions, for the collapse watch (classification only)."""
+        for completion in completions:
+            try:
+                parsed = self.handler.parse_prediction(completion_text(completion) or "")
+            except Exception:  # noqa: BLE001 - parse_prediction must not raise; unreadable
+                parsed = {}
+            answer = parsed.get("prediction")
+            if answer is None:
+                self.stats.predicted_one("unparsed")
+            elif isinstance(answer, str):
+                self.stats.predicted_one(answer)
+
     def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
         if self.label_column not in kwargs:
             columns = sorted(k for k in kwargs if k not in ("prompts", "completion_ids",
@@ -154,10 +177,11 @@ class GuardedReward:
             raise KeyError(f"reward {self.name!r} needs the dataset column "
                            f"'{self.label_column}'; got columns {columns}")
         truths = kwargs[self.label_column]
-        if self.count_tokens:
+        if self.count_tokens:  # once per step: the first reward counts for the run
             ids = kwargs.get("completion_ids") or []
             self.stats.generated_tokens += sum(len(x) for x in ids)
             self.stats.completions += len(completions)
+            self._count_answers(completions)
         out: list[float | None] = []
         failed: list[tuple[str, BaseException]] = []
         scored = 0

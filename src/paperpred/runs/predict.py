@@ -19,10 +19,12 @@ from paperpred.data.bundled import sample_path
 from paperpred.data.loader import ICLRDataLoader
 from paperpred.data.report import LoadReport
 from paperpred.data.submission import Submission
+from paperpred.evaluation.analysis import analyse
 from paperpred.inference.embedded import embedded_model_dir, is_complete, is_embedded_alias
-from paperpred.metrics_table import render_metrics
+from paperpred.metrics_table import render_metrics, summary_lines
 from paperpred.modes.run_folder import prepare_run_dir
 from paperpred.predict import UnifiedPredictor
+from paperpred.report import write_report
 from paperpred.runs.config import PredictRun, RunCommon
 
 Echo = Callable[[str], None]
@@ -54,9 +56,11 @@ def build_predictor(config: PredictRun) -> UnifiedPredictor:
 
 def predict_into_run(config: PredictRun, submissions: list[Submission] | None = None,
                      overwrite: bool = False, show_progress: bool = True,
-                     echo: Echo = _quiet) -> dict[str, Any]:
-    """Predict into ``config``'s run folder (resumable), then write metrics.json,
-    components.json and report.md.
+                     echo: Echo = _quiet, train: list[Submission] | None = None,
+                     provenance: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Predict into ``config``'s run folder (resumable), then write metrics.json (with the
+    report's analysis: baselines, threshold, calibration, per year, warnings), components.json,
+    report.md and report.html.
 
     Args:
         config: a run config (resolved here: the model and its type on this machine).
@@ -64,6 +68,9 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
         overwrite: start a folder that holds another config's run afresh.
         show_progress: a progress line on stderr.
         echo: where the run's messages go (the CLI passes ``print``).
+        train: a training run's training split (the baselines are fitted there); None: the
+            calibration half of the papers stands in (see :mod:`paperpred.evaluation.analysis`).
+        provenance: what the report says about the data when ``submissions`` are given.
 
     Returns:
         The metrics (also in ``metrics.json``).
@@ -78,9 +85,15 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
     run_dir = prepare_run_dir(config.run_dir(), yaml.safe_dump(config.to_dict(), sort_keys=True),
                               overwrite)
     echo(f"[paperpred] run folder: {run_dir}")
+    source = {"run": run_dir.name, "data": str(sample_path()) if config.data == "bundled"
+              else config.data, "split": config.split, "limit": config.limit,
+              "seed": config.predictor.seed}
     if submissions is None:
         submissions, report = load_submissions(config)
         echo(f"[paperpred] data: {report.summary()}")
+        source.update({k: v for k, v in report.to_dict().items()
+                       if k != "source" and v not in ({}, [], None)})
+    source.update(provenance or {})
     predictor = build_predictor(config)
     try:
         batch = BatchPredictor(predictor, batch_size=config.predictor.batch_size,
@@ -89,11 +102,17 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
     finally:
         predictor.close()
     metrics = result["metrics"]
+    source["excluded_no_label"] = metrics.get("n_excluded_no_label", 0)
+    metrics["analysis"] = analyse(predictor.output_handler, predictor.input_formatter,
+                                  result["predictions"], submissions, train=train)
+    metrics["provenance"] = source
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
     (run_dir / "components.json").write_text(json.dumps(predictor.describe(), indent=2) + "\n")
     table = render_metrics(metrics, title=f"{config.mode} {config.output} | {config.input} | "
                                           f"{Path(str(config.model)).name}")
-    (run_dir / "report.md").write_text("```\n" + table + "\n```\n")
     echo(table)
+    echo(summary_lines(metrics))
+    _, html_path = write_report(run_dir)
     echo(f"[paperpred] wrote {run_dir}/predictions.jsonl, metrics.json, report.md")
+    echo(f"[paperpred] report: {html_path}")
     return metrics

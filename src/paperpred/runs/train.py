@@ -137,16 +137,16 @@ def train_into_run(config: TrainRun, config_only: bool = False,
     result.summary = prepared.mode.train(config_path, overwrite=overwrite)
     echo(f"[paperpred] trained: {json.dumps(result.summary, default=str)}")
     if prepared.test:
-        result.rows.append(("adapter", _evaluate(config, prepared.test, run_dir, True, echo)))
+        result.rows.append(("adapter", _evaluate(config, prepared, run_dir, True, echo)))
         if compare_zero_shot:
-            result.rows.append(("zero-shot", _evaluate(config, prepared.test, run_dir, False,
-                                                       echo)))
+            result.rows.append(("zero-shot", _evaluate(config, prepared, run_dir, False, echo)))
         _compare_baselines(prepared, run_dir, result.rows, echo)
     return result
 
 
-def _evaluate(config: TrainRun, test: list[Submission], run_dir: Path, adapter: bool,
+def _evaluate(config: TrainRun, prepared: Prepared, run_dir: Path, adapter: bool,
               echo: Echo) -> dict[str, Any]:
+    test = prepared.test
     folder = run_dir / ("eval" if adapter else "eval-zero-shot")
     mode = config.mode if adapter else TrainingMode.ZERO_SHOT.value
     run = PredictRun(data=config.data, input=config.input, input_kwargs=config.input_kwargs,
@@ -157,13 +157,18 @@ def _evaluate(config: TrainRun, test: list[Submission], run_dir: Path, adapter: 
     run.predictor.batch_size = config.eval_batch_size
     run.predictor.seed = config.training.seed
     echo(f"[paperpred] held-out evaluation ({mode}) of {len(test)} papers into {folder}")
-    return predict_into_run(run, test, echo=echo)
+    provenance = {"data": config.data, "split": config.split, "limit": config.limit,
+                  "seed": config.training.seed, "part": f"held-out part of {run_dir.name} "
+                  f"(test_size {config.test_size}, stratified)",
+                  "training_papers": len(prepared.train)}
+    return predict_into_run(run, test, echo=echo, train=prepared.train, provenance=provenance)
 
 
 def _compare_baselines(prepared: Prepared, run_dir: Path,
                        rows: list[tuple[str, dict[str, Any]]], echo: Echo) -> None:
-    """The baselines that apply, fitted on the training split and scored on the held-out one,
-    beside the adapter (``eval/baselines.json``)."""
+    """The baselines that apply, fitted on the training split and scored on the whole held-out
+    part, beside the adapter (``eval/baselines.json``; the report compares them on the test
+    half, see :mod:`paperpred.evaluation.analysis`)."""
     mode = prepared.mode
     baselines = compute_baselines(mode.output_handler, mode.input_formatter, prepared.train,
                                   prepared.test)
@@ -172,6 +177,4 @@ def _compare_baselines(prepared: Prepared, run_dir: Path,
     table = render_comparison(rows + [(b.name, b.metrics) for b in baselines],
                               title=f"held-out {len(prepared.test)} papers: adapter vs "
                                     "baselines (fitted on the training split)")
-    with open(run_dir / "eval" / "report.md", "a", encoding="utf-8") as fh:
-        fh.write("\n```\n" + table + "\n```\n")
     echo(table)

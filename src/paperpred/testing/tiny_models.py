@@ -38,16 +38,16 @@ TINY_QWEN2_VL = "tiny-qwen2.5-vl"
 #: Written last into a finished model folder; its JSON is the build spec checked on reuse.
 MARKER_FILE = ".paperpred-tiny.json"
 #: Bump when a builder's output changes, so stale cached folders are rebuilt.
-TINY_BUILD_VERSION = 2
+TINY_BUILD_VERSION = 3
 
 _PAD_TO = 64  # embedding rows padded like the Hub checkpoints pad theirs
 TINY_VOCAB_SIZE = -(-QWEN2_5_VOCAB_SIZE // _PAD_TO) * _PAD_TO  # 151,680
 _IDS = QWEN2_5_SPECIAL_TOKEN_IDS
 
-#: Tiny text stack shared by both models (head_dim 16).
+#: Tiny text stack shared by both models (head_dim 32: vLLM's CPU attention takes no smaller).
 TEXT_DIMS: dict[str, Any] = dict(
     vocab_size=TINY_VOCAB_SIZE, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32_768,
+    num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32_768,
     rope_theta=1_000_000.0, rms_norm_eps=1e-6, tie_word_embeddings=True, use_sliding_window=False,
     bos_token_id=_IDS["<|endoftext|>"], eos_token_id=_IDS["<|im_end|>"],
 )
@@ -57,8 +57,9 @@ VISION_DIMS: dict[str, Any] = dict(
     spatial_merge_size=2, temporal_patch_size=2, tokens_per_second=2, window_size=112,
     fullatt_block_indexes=[1], out_hidden_size=TEXT_DIMS["hidden_size"],
 )
-#: ``mrope_section`` (temporal, height, width) must sum to head_dim / 2 = 8.
-MROPE_SECTION = [2, 3, 3]
+#: ``mrope_section`` (temporal, height, width) must sum to head_dim / 2 = 16 (Qwen2.5-VL's
+#: own split, 16/24/24 of 64, scaled down).
+MROPE_SECTION = [4, 6, 6]
 #: Small pixel budget so CPU runs are fast: 4 to 16 visual tokens per image.
 VL_MIN_PIXELS = 56 * 56
 VL_MAX_PIXELS = 56 * 56 * 4

@@ -6,7 +6,9 @@ A step record holds: ``loss``, ``reward`` and ``reward_std`` (the weighted total
 ``completion_length`` (mean tokens), ``learning_rate``, ``grad_norm``, ``entropy``,
 ``num_tokens`` (prompt + completion tokens seen), ``frac_reward_zero_std`` and
 ``reward_errors`` (completions whose reward function raised since the previous step; per
-function as ``reward_errors/<name>``).
+function as ``reward_errors/<name>``), ``predicted`` (the share of each class answer among the
+step's completions, ``unparsed`` included; classification targets) and ``collapse_warning``
+when one answer takes more than 90% of them (reward hacking, collapse onto the prior).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, TextIO
 
 from transformers import TrainerCallback
 
+from paperpred.evaluation.analysis import collapse_warning
 from paperpred.modes.progress import ProgressLog
 from paperpred.modes.run_folder import PROGRESS
 from paperpred.outputs.rewards import RewardStats
@@ -50,6 +53,7 @@ class GRPOProgressCallback(TrainerCallback):
         self.final: dict[str, Any] = {}
         self.started: float | None = None
         self.world_size = 1
+        self.collapse_steps = 0
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.progress.total_steps = int(state.max_steps) if state.max_steps else None
@@ -75,6 +79,15 @@ class GRPOProgressCallback(TrainerCallback):
                 row[RENAMED[key]] = value
             elif key.startswith("rewards/"):
                 row[key] = value
+        predicted = self.stats.take_predicted()
+        if predicted:
+            total = sum(predicted.values())
+            row["predicted"] = {k: round(v / total, 4) for k, v in
+                                sorted(predicted.items(), key=lambda kv: -kv[1])}
+            warning = collapse_warning(row["predicted"], f"step {state.global_step}")
+            if warning:
+                row["collapse_warning"] = warning
+                self.collapse_steps += 1
         errors = self.stats.take()
         row["reward_errors"] = sum(errors.values())
         for name, count in errors.items():
@@ -106,6 +119,7 @@ class GRPOProgressCallback(TrainerCallback):
             "first_reward": rewards[0] if rewards else None,
             "last_reward": rewards[-1] if rewards else None,
             "reward_errors": dict(self.stats.total),
+            "collapse_steps": self.collapse_steps,
             "last_step": last,
             **extra,
         }
