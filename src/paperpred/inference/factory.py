@@ -29,7 +29,8 @@ PORTABLE_OPTIONS = frozenset({"adapter_path", "batch_size", "max_images", "devic
 _ACCEPTS: dict[str, frozenset[str]] = {
     "transformers": frozenset({"adapter_path", "batch_size", "max_images", "device", "dtype",
                                "merge_adapter"}),
-    "vllm": frozenset({"adapter_path", "max_images", "dtype", "tensor_parallel_size"}),
+    "vllm": frozenset({"adapter_path", "max_images", "dtype", "tensor_parallel_size",
+                       "merge_adapter"}),
     "openai": frozenset(),
 }
 

