@@ -55,7 +55,7 @@ def test_a_degenerate_predictor_is_flagged_and_the_threshold_rescues_it(papers):
     assert threshold["balanced_accuracy_calibrated"] > 0.75
     names = [e["name"] for e in out["compared"]]
     assert names[:2] == ["model", "model, calibrated threshold"]
-    assert {"majority", "tfidf_logreg", "mean_rating_rule"} <= set(names)
+    assert {"majority", "tfidf_logreg", "mean_rating_rule", "random_forest"} <= set(names)
     assert out["baselines_fitted_on"] == "the calibration half"
     n_test = out["halves"]["test"]
     assert all(e["metrics"]["n"] == n_test for e in out["compared"])
@@ -99,7 +99,7 @@ def test_baselines_that_cannot_be_fitted_are_named_not_raised(papers):
                   rows(papers[:40], lambda s: 0.1), papers[:40], train=accepted)
     assert "tfidf_logreg" in out["baselines_skipped"]
     assert [e["name"] for e in out["compared"]] == ["model", "model, calibrated threshold",
-                                                    "majority"]
+                                                    "majority", "random_forest"]
     tiny = analyse(get_output_handler("binary"), get_input_formatter("abstract_only"),
                    rows(papers[:1], lambda s: 0.1), papers[:1])
     assert tiny["baselines_skipped"] == {

@@ -259,7 +259,7 @@ def analyse(handler: Any, formatter: Any, predictions: Sequence[dict[str, Any]],
     # Too few papers (a tiny held-out part) leave a half empty: no baselines then.
     skipped: dict[str, str] = {}
     baselines = (compute_baselines(handler, formatter, fit_on, test_subs, text=text_baseline,
-                                   skipped=skipped) if fit_on and test_subs else [])
+                                   forest=True, skipped=skipped) if fit_on and test_subs else [])
     if not (fit_on and test_subs):
         skipped["every baseline"] = "no papers to fit on, or an empty test half"
     out["baselines_skipped"] = skipped
