@@ -72,7 +72,7 @@ def test_label_scores_equal_the_transformers_backends_in_the_main_environment(pr
     results = predictor.predict(papers)
     for result, row in zip(results, GOLDEN["papers"], strict=True):
         assert result["reading"] == "score"
-        assert abs(result["score"] - row["score"]) < 1e-2, row["submission_id"]
+        assert abs(result["score"] - row["score"]) < 1e-3, row["submission_id"]
         assert result["prediction"] == row["prediction"]
 
 
@@ -163,7 +163,7 @@ def test_vllm_server_through_the_openai_backend(vllm_server, papers):
         predictor.close()
     for result, row in zip(results, GOLDEN["papers"], strict=True):
         # the end-of-turn token is counted as offline: the same scores as transformers
-        assert abs(result["score"] - row["score"]) < 1e-2, row["submission_id"]
+        assert abs(result["score"] - row["score"]) < 1e-3, row["submission_id"]
     with OpenAIBackend(vllm_server, "smol", scoring="top_logprobs") as backend:
         request = ChatRequest([{"role": "user", "content": "Is the sky blue? Answer Yes or No."}])
         [row] = backend.score([request], ["Yes", "No"])
