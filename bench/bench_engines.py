@@ -147,11 +147,12 @@ def main() -> None:
                         help="transformers' attn_implementation (default: its own, SDPA)")
     args = parser.parse_args()
     row = run(args.engine, args.dtype, args.limit, args.batch_size, args.attention)
-    rows = json.loads(RESULTS.read_text())["runs"] if RESULTS.exists() else []
-    rows = [r for r in rows if r.get("label") != row["label"]] + [row]
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": []}
+    rows = [r for r in saved["runs"] if r.get("label") != row["label"]] + [row]
     compare(rows)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"runs": rows}, indent=1) + "\n")
+    saved["runs"] = rows  # other keys (the chosen main_job_default) stay
+    RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
     summary = {k: v for k, v in row.items() if k not in ("scores", "predictions")}
     print(json.dumps(summary, indent=1))
 
