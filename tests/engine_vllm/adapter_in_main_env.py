@@ -1,7 +1,8 @@
 """Run in the main environment (.venv: LlamaFactory, transformers 4.57) by
 test_vllm_lora.py: train a LoRA SFT adapter with ``paperpred train`` (the CPU config, 6 steps
 at twice its learning rate: the adapter moves the scores by several log-odds without diverging;
-at 10x it diverged, scores of -90, where float32 rounding alone moved vLLM's scores by 0.17),
+at 10x it diverged to scores near -90, and vLLM and transformers then differed by 2e-5 in one
+run and by 0.17 in another),
 then score a few bundled papers with the transformers backend in float32, with and without the
 adapter. Writes a JSON file: the adapter folder, the chat messages, the candidates and both
 sets of scores.
