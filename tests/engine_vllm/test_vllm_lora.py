@@ -35,7 +35,13 @@ def main_python() -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("lora")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    # A clean environment: a vLLM engine built earlier in this process leaves LD_PRELOAD (its
+    # torch's libgomp), LD_LIBRARY_PATH, KMP_* and LOCAL_WORLD_SIZE in os.environ, and the
+    # main environment's training and scoring must not inherit them.
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PAPERPRED_CACHE", "HF_HOME",
+            "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env["PYTHONPATH"] = str(ROOT / "src")
     done = subprocess.run([str(main_python()), str(HERE / "adapter_in_main_env.py"), str(out)],
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -57,7 +63,7 @@ def test_the_adapter_moves_the_main_environments_scores(trained):
                 for a, b in zip(ra, rb, strict=True))
     print(f"the adapter moved the main environment's scores by up to {moved:.3f}",
           file=sys.stderr)
-    assert moved > 0.5, f"the adapter moved the scores by {moved:.3f} only"
+    assert 0.5 < moved < 30, f"the adapter moved the scores by {moved:.3f} (0.5-30 expected)"
 
 
 def test_vllm_with_the_adapter_equals_transformers_with_it(trained, engine):
@@ -67,4 +73,5 @@ def test_vllm_with_the_adapter_equals_transformers_with_it(trained, engine):
     worst = max(abs(a - b) for rg, rw in zip(got, want, strict=True)
                 for a, b in zip(rg, rw, strict=True))
     print(f"vLLM vs transformers with the adapter: max |diff| {worst:.2e}", file=sys.stderr)
-    assert worst < 1e-2
+    assert worst < 1e-2, (f"vLLM {got} | transformers with the adapter {want} | without "
+                          f"{trained['scores']['base']} | model {engine.model_path}")

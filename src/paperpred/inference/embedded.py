@@ -42,8 +42,11 @@ COMPLETE_MARKER = ".paperpred-complete.json"
 #: 3: that tokenizer returns input_ids and attention_mask only (as the Llama class did; a
 #: ``token_type_ids`` column breaks ``generate`` in servers that pass every column on);
 #: 4: decoding keeps the model's spaces (``clean_up_tokenization_spaces`` off, as in SmolLM2's own
-#: tokenizer: transformers 4 would strip spaces before punctuation, transformers 5 does not).
-FORMAT = 4
+#: tokenizer: transformers 4 would strip spaces before punctuation, transformers 5 does not);
+#: 5: config.json carries ``rope_theta`` at the top level as well (transformers 5 writes only
+#: ``rope_parameters``, which transformers 4 does not read: it then used rope theta 10,000 instead
+#: of 100,000 and scored the same papers differently, by up to 2 log-odds).
+FORMAT = 5
 _TMP_PREFIX = ".tmp-"
 # The GGUF's tokenizer metadata names <|im_start|> as end of sequence and asks for a BOS token
 # that the chat template already writes; the published checkpoint ends turns with <|im_end|>
@@ -233,6 +236,24 @@ def convert_gguf(gguf: Path, out_dir: Path) -> None:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(out_dir, safe_serialization=True)
+    _portable_config(out_dir)
+
+
+def _portable_config(out_dir: Path) -> None:
+    """One config.json that transformers 4 and 5 read alike: transformers 5 writes the rotary
+    settings as ``rope_parameters`` only; transformers 4 reads ``rope_theta`` and
+    ``rope_scaling`` (and would silently use its default theta). Both are written."""
+    path = out_dir / "config.json"
+    config = json.loads(path.read_text())
+    rope = config.get("rope_parameters")
+    if isinstance(rope, dict) and "rope_theta" in rope:
+        config.setdefault("rope_theta", rope["rope_theta"])
+        if rope.get("rope_type", "default") == "default":
+            config.setdefault("rope_scaling", None)
+        else:
+            config.setdefault("rope_scaling", {k: v for k, v in rope.items()
+                                               if k != "rope_theta"})
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def _generic_fast_tokenizer(out_dir: Path) -> None:
