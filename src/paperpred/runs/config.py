@@ -336,6 +336,42 @@ def _flatten(values: dict[str, Any], schema: type, where: str,
     return out
 
 
+#: A run or sweep config is a few KB; anything past this is refused before it is read.
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
+    """A YAML file that holds a mapping, read with ``yaml.safe_load`` (no tags that build
+    Python objects, nothing executed), at most :data:`MAX_CONFIG_BYTES`; every problem is a
+    :class:`ConfigError` naming the file (and the line, for YAML errors) and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes; {what} is a short YAML mapping (at most "
+                          f"{MAX_CONFIG_BYTES:,} bytes): is it the right file?")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{where}: not valid YAML for paperpred ({problem}); write "
+                          "plain keys and values (tags such as !!python/... are refused)"
+                          ) from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: {what} is a YAML mapping of keys to values, got "
+                          f"{type(loaded).__name__}")
+    return loaded
+
+
 def load_config(schema: type, path: str | Path | None = None,
                 overrides: dict[str, Any] | None = None) -> Any:
     """A run config: defaults < YAML file < overrides (None values in overrides are ignored).
@@ -352,11 +388,7 @@ def load_config(schema: type, path: str | Path | None = None,
     values: dict[tuple[str, ...], Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such config file")
-        loaded = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: a config file is a YAML mapping of keys to values")
+        loaded = read_yaml_mapping(path, "a config file")
         values.update(_flatten(loaded, schema, f" in {path}", problems))
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     values.update(_flatten(given, schema, "", problems))

@@ -26,11 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from paperpred.errors import ConfigError
 from paperpred.report import write_comparison
-from paperpred.runs.config import PredictRun, TrainRun, load_config
+from paperpred.runs.config import PredictRun, TrainRun, load_config, read_yaml_mapping
 from paperpred.runs.predict import Echo, _quiet, predict_into_run
 from paperpred.runs.train import train_into_run
 
@@ -71,13 +69,7 @@ def _slug(value: Any) -> str:
 def read_sweep(path: str | Path) -> Sweep:
     """Read and check a sweep config (every cell's run config is checked too)."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the sweep config ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a sweep config is a mapping with command, output_dir, "
-                          "base and grid")
+    raw = read_yaml_mapping(path, "a sweep config")
     unknown = sorted(set(raw) - {"command", "output_dir", "base", "grid"})
     if unknown:
         raise ConfigError(f"{path}: unknown keys {unknown}; a sweep config has command, "
