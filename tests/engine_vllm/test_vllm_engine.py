@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
 vllm = pytest.importorskip("vllm", reason="vLLM lives in .venv-vllm (scripts/vllm-env.sh)")
 
+from golden_embedded import GOLDEN, golden_papers  # noqa: E402
 from paperpred import (  # noqa: E402 - after the skip
     BatchPredictor,
     PredictorConfig,
@@ -28,8 +28,6 @@ from paperpred import (  # noqa: E402 - after the skip
 from paperpred.inference.base import ChatRequest, GenerationParams  # noqa: E402
 from paperpred.modes.zero_shot import ZeroShotMode  # noqa: E402
 
-GOLDEN = json.loads((Path(__file__).resolve().parents[1] / "golden" / "embedded"
-                     / "golden.json").read_text())
 ENGINE = {"enforce_eager": True, "max_model_len": 2048}
 
 
@@ -53,8 +51,7 @@ def engine(predictor, config):
 
 @pytest.fixture(scope="module")
 def papers(iclr2017):
-    by_id = {s.submission_id: s for s in iclr2017}
-    return [by_id[row["submission_id"]] for row in GOLDEN["papers"]]
+    return golden_papers(iclr2017)
 
 
 def test_the_engine_is_vllm_in_float32(engine):

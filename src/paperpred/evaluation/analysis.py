@@ -189,7 +189,8 @@ def _scored(handler: Any, rows: Sequence[dict[str, Any]]) -> tuple[list[float], 
 
 def analyse(handler: Any, formatter: Any, predictions: Sequence[dict[str, Any]],
             submissions: Sequence[Submission], train: Sequence[Submission] | None = None,
-            text_baseline: bool = True) -> dict[str, Any]:
+            text_baseline: bool = True, metrics: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
     """The report's analysis of one run (see the module docstring).
 
     Args:
@@ -200,6 +201,8 @@ def analyse(handler: Any, formatter: Any, predictions: Sequence[dict[str, Any]],
         train: a training run's training split (baselines are fitted there); None for
             zero-shot runs (the calibration half stands in).
         text_baseline: include TF-IDF + logistic regression on the text the model is shown.
+        metrics: the run's headline metrics over ``predictions``, when already computed (the
+            warnings read their per-class recall); None computes them.
     """
     kind = _kind(handler)
     subs = {s.submission_id: s for s in submissions}
@@ -211,7 +214,8 @@ def analyse(handler: Any, formatter: Any, predictions: Sequence[dict[str, Any]],
     calib_subs = [subs[r["submission_id"]] for r in halves["calibration"]]
     test_subs = [subs[r["submission_id"]] for r in test_rows]
     truths_test = [r["ground_truth"] for r in test_rows]
-    overall = handler.compute_metrics(rows, [r["ground_truth"] for r in rows], n_bootstrap=0)
+    overall = metrics if metrics is not None else handler.compute_metrics(
+        rows, [r["ground_truth"] for r in rows], n_bootstrap=0)
     labelled = [handler.read_truth(r["ground_truth"]) for r in rows]
     prior = Counter(str(t) for t in labelled if t is not None)
     out: dict[str, Any] = {

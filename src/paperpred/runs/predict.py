@@ -104,7 +104,7 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
     metrics = result["metrics"]
     source["excluded_no_label"] = metrics.get("n_excluded_no_label", 0)
     metrics["analysis"] = analyse(predictor.output_handler, predictor.input_formatter,
-                                  result["predictions"], submissions, train=train)
+                                  result["predictions"], submissions, train=train, metrics=metrics)
     metrics["provenance"] = source
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
     (run_dir / "components.json").write_text(json.dumps(predictor.describe(), indent=2) + "\n")
