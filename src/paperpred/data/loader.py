@@ -30,6 +30,7 @@ from paperpred.data.records import (
     ROW_REQUIRED,
     adapt_row,
     build_submission,
+    check_decodable,
     is_derived_id,
     raw_group,
 )
@@ -166,6 +167,7 @@ class ICLRDataLoader:
             if SPLIT_KEY in row:  # number within its split, for the messages
                 number = row[SPLIT_ROW_KEY]
             try:
+                check_decodable(row)
                 row = adapt_row(row)
                 sub = build_submission(row, required)
             except DataError as error:
@@ -231,12 +233,16 @@ class ICLRDataLoader:
                     "normalized/<year>/<id>/...), or load leniently (strict=False)")
 
     def _locate(self, named: str, roots: list[Path], sub: Submission) -> paths.Lookup:
-        found = paths.Lookup(None, paths.NO_ROOT)
+        """The file in the first root that has it; else the failure, a refusal (a path that
+        leaves a root) named before "not found" in another root."""
+        failures = []
         for root in roots:
             found = paths.locate(named, root, sub.year, sub.submission_id)
             if found.ok:
                 return found
-        return found
+            failures.append(found)
+        refused = [f for f in failures if f.reason == paths.OUTSIDE]
+        return (refused or failures or [paths.Lookup(None, paths.NO_ROOT)])[-1]
 
     def _attach_files(self, sub: Submission, row: dict[str, Any], load_images: bool,
                       number: int) -> None:
@@ -280,12 +286,13 @@ class ICLRDataLoader:
     def _attach_page_folder(self, sub: Submission, load_images: bool, number: int) -> None:
         assert self.image_base_dir is not None
         folders = paths.page_image_folders(self.image_base_dir, sub.year, sub.submission_id)
-        if not folders:
+        if not folders or paths.leaves_root(self.image_base_dir, sub.submission_id):
             raise DataError(
                 "unsafe submission_id",
                 f"submission_id {sub.submission_id!r} would name a folder outside "
                 f"image_base_dir {self.image_base_dir}", row=number, field="submission_id",
-                fix="give each submission its OpenReview id (no '/', '..' or absolute path)")
+                fix="give each submission its OpenReview id (no '/', '..' or absolute path), "
+                    "and no symlink under image_base_dir that points out of it")
         sub.image_dir = next((f for f in folders if f.is_dir()), folders[0])
         if load_images and not sub.image_dir.is_dir():
             raise DataError(

@@ -103,6 +103,16 @@ def locate(named: str | os.PathLike[str], root: Path | None, year: int | None,
     return Lookup(None, OUTSIDE if refused else NOT_FOUND)
 
 
+def leaves_root(root: Path, name: str) -> bool:
+    """True when ``root / name`` names something outside ``root``: ``..``, an absolute path,
+    more than one path part, or a symlink that points out (the entry itself, not followed)."""
+    pure = PurePath(name)
+    if pure.is_absolute() or len(pure.parts) != 1 or ".." in pure.parts:
+        return True
+    entry = root / name
+    return os.path.lexists(entry) and not is_within(entry, root)
+
+
 def page_image_folders(root: Path, year: int | None, submission_id: str) -> list[Path]:
     """The folders that may hold a paper's page images, in the order they are tried:
     ``root/<id>/`` (``paperpred data render-pages``), then the published layout

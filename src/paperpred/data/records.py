@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 from paperpred.data import published
@@ -40,10 +41,18 @@ ALIASES: dict[str, tuple[str, ...]] = {
 # year and title: metadata-only dumps have no abstract, and 2025 rows have no id.
 CSV_REQUIRED = ("submission_id", "year", "title", "abstract")
 ROW_REQUIRED = ("year", "title")
+# The spec's CSV column for a field, where it is not the field's own name.
+SPEC_COLUMNS = {"abstract": "original_abstract"}
 # Numeric label columns taken as given.
 LABEL_COLUMNS = ("citation_percentile", "mean_rating", "rating_percentile")
 # Fields that only restate the reviews (kept out of metadata to avoid two truths).
 _DERIVED = ("ratings", "confidences")
+#: ICLR's years: the first conference was 2013; later years are allowed for future data.
+YEARS = range(2013, 2101)
+#: Longer "titles" are a cell shifted into the wrong column, or a scrape gone wrong.
+MAX_TITLE_CHARS = 1000
+# What undecodable bytes become when a file is read with errors="surrogateescape".
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 def adapt_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -87,17 +96,89 @@ def _json_cell(value: Any, field: str) -> Any:
 
 def parse_year(value: Any, field: str = "year") -> int:
     try:
+        if isinstance(value, (bool, list, dict)):
+            raise ValueError
         number = float(str(value).strip())
         if not number.is_integer():
             raise ValueError
-        return int(number)
-    except (TypeError, ValueError):
+        year = int(number)
+    except (TypeError, ValueError, OverflowError):
         raise DataError(
             "non-numeric year",
-            f"year must be a whole number, got {value!r}",
+            f"year must be a whole number, got {str(value)[:60]!r}",
             field=field,
             fix="write the conference year, e.g. 2024",
         ) from None
+    if year not in YEARS:
+        raise DataError("year out of range", f"year {year} is not an ICLR year "
+                        f"({YEARS.start}-{YEARS.stop - 1})", field=field,
+                        fix="write the conference year, e.g. 2024")
+    return year
+
+
+def check_decodable(row: dict[str, Any]) -> None:
+    """Refuse a row with bytes that were not UTF-8 (read as lone surrogates), naming the field.
+
+    Raises:
+        DataError: reason ``invalid UTF-8``.
+    """
+    for key, value in row.items():
+        if _has_undecodable(value):
+            raise DataError("invalid UTF-8", "the value holds bytes that are not UTF-8",
+                            field=str(key),
+                            fix="re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
+
+
+def _has_undecodable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _UNDECODABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_undecodable(k) or _has_undecodable(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_undecodable(v) for v in value)
+    return False
+
+
+def _wrong_type(field: str | None, value: Any, expected: str) -> DataError:
+    return DataError("wrong type", f"{field} must be {expected}, got "
+                     f"{type(value).__name__} {str(value)[:40]!r}", field=field,
+                     fix=f"write {field} as {expected}")
+
+
+def _text(row: dict[str, Any], column: str | None) -> str | None:
+    """A text field: a string (numbers are taken as text), None when blank."""
+    value = row.get(column) if column else None
+    if _is_blank(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _wrong_type(column, value, "text")
+    return str(value)
+
+
+def _mapping(value: Any, field: str) -> dict[str, Any]:
+    """A JSON object cell (labels, metadata); {} when blank."""
+    value = _json_cell(value, field)
+    if _is_blank(value):
+        return {}
+    if not isinstance(value, dict):
+        raise _wrong_type(field, value, "a JSON object")
+    return value
+
+
+def _number(value: Any, field: str) -> float:
+    """A finite number (label columns and label values)."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DataError("bad label", f"{field} must be a number, got {str(value)[:40]!r}",
+                        field=field, fix=f"write {field} as a number, or leave it empty") \
+            from None
+    if not math.isfinite(number):
+        raise DataError("bad label", f"{field} must be finite, got {value!r}", field=field,
+                        fix=f"write {field} as a finite number, or leave it empty")
+    return number
 
 
 def derive_id(year: int, title: str) -> str:
@@ -137,16 +218,16 @@ def _keywords(value: Any) -> list[str]:
 def _reviews(row: dict[str, Any], column: str | None, year: int) -> list:
     raw = _json_cell(row.get(column), column) if column else None
     if _is_blank(raw) or raw == []:
-        return reviews_from_scores(row.get("ratings"), row.get("confidences"), year)
+        try:
+            return reviews_from_scores(_scores(row, "ratings"), _scores(row, "confidences"),
+                                       year)
+        except ValueError as exc:
+            raise DataError("bad review", str(exc), field="ratings",
+                            fix="give ratings on the 1-10 scale") from None
     if isinstance(raw, dict):  # {"reviews": [...]} or a single review
         raw = raw.get("reviews", [raw])
     if not isinstance(raw, list):
-        raise DataError(
-            "malformed JSON",
-            f"reviews must be a JSON list, got {type(raw).__name__}",
-            field=column,
-            fix="write the cell as a JSON list of review objects",
-        )
+        raise _wrong_type(column, raw, "a JSON list of review objects")
     reviews = []
     for i, item in enumerate(raw):
         try:
@@ -155,6 +236,18 @@ def _reviews(row: dict[str, Any], column: str | None, year: int) -> list:
             raise DataError("bad review", f"review {i + 1}: {exc}", field=column,
                             fix="give each review as an object with a 1-10 rating") from None
     return _repair_truncated_tens(reviews, row.get("ratings"))
+
+
+def _scores(row: dict[str, Any], column: str) -> list[Any] | None:
+    """A list of ratings or confidences (metadata-only dumps); None when absent."""
+    value = row.get(column)
+    if _is_blank(value):
+        return None
+    if isinstance(value, str):
+        value = _json_cell(value, column)
+    if not isinstance(value, (list, tuple)):
+        raise _wrong_type(column, value, "a list of numbers")
+    return list(value)
 
 
 def _repair_truncated_tens(reviews: list, ratings: Any) -> list:
@@ -183,57 +276,62 @@ def build_submission(row: dict[str, Any], required=ROW_REQUIRED) -> Submission:
 
     Raises:
         DataError: with ``field`` set, and ``reason`` one of: missing required field,
-            non-numeric year, empty title, malformed JSON, bad review, bad label.
+            non-numeric year, year out of range, empty title, title too long, wrong type,
+            malformed JSON, bad review, bad label.
     """
     columns = resolve_columns(list(row))
     for name in required:
         # A blank id is derived, a blank abstract allowed (and reported by inspect), a blank
         # title is its own error below: only the year must have a value here.
         if name not in columns or (name == "year" and _is_blank(row.get(columns[name]))):
+            column = SPEC_COLUMNS.get(name, name)
             raise DataError(
                 "missing required field",
-                f"'{ALIASES[name][0]}' is missing",
-                field=ALIASES[name][0],
-                fix=f"add a '{ALIASES[name][0]}' value (aliases: {', '.join(ALIASES[name])})",
+                f"'{column}' is missing",
+                field=column,
+                fix=f"add a '{column}' value (aliases: {', '.join(ALIASES[name])})",
             )
     year = parse_year(row.get(columns["year"]), columns["year"])
-    title = str(row.get(columns["title"]) or "").strip()
+    title = (_text(row, columns["title"]) or "").strip()
     if not title:
         raise DataError("empty title", "title is empty", field=columns["title"],
                         fix="fill in the paper's title")
-    raw_id = row.get(columns["submission_id"]) if "submission_id" in columns else None
-    get = lambda name: row.get(columns[name]) if name in columns else None  # noqa: E731
+    if len(title) > MAX_TITLE_CHARS:
+        raise DataError("title too long", f"title has {len(title):,} characters "
+                        f"(more than {MAX_TITLE_CHARS:,})", field=columns["title"],
+                        fix="check that the columns are not shifted; give the title alone")
+    raw_id = _text(row, columns.get("submission_id"))
+    get = lambda name: _text(row, columns.get(name))  # noqa: E731
     reviews = _reviews(row, columns.get("reviews"), year)
-    labels = _json_cell(get("labels"), "labels") or {}
+    labels = _mapping(row.get(columns["labels"]) if "labels" in columns else None, "labels")
+    for name, value in list(labels.items()):
+        if name in LABEL_COLUMNS and not _is_blank(value):
+            labels[name] = _number(value, f"labels.{name}")
     for column in LABEL_COLUMNS:
         if not _is_blank(row.get(column)):
-            try:
-                labels[column] = float(row[column])
-            except (TypeError, ValueError):
-                raise DataError("bad label", f"{column} must be a number, got {row[column]!r}",
-                                field=column) from None
+            labels[column] = _number(row[column], column)
     if "mean_rating" not in labels:
         mean = mean_rating(r.rating for r in reviews)
         if mean is not None:
             labels["mean_rating"] = mean
-    metadata = _json_cell(get("metadata"), "metadata") or {}
+    metadata = _mapping(row.get(columns["metadata"]) if "metadata" in columns else None,
+                        "metadata")
     consumed = (set(columns.values()) | set(LABEL_COLUMNS) | set(_DERIVED)
                 | set(published.CONSUMED)) - {columns.get("markdown_path"),
                                               columns.get("page_image_paths")}
     for key, value in row.items():  # every other field is kept whole (nothing is lost)
         if key not in consumed and not key.startswith("__") and not _is_blank(value):
             metadata.setdefault(key, value)
-    text = lambda value: None if _is_blank(value) else str(value)  # noqa: E731
     return Submission(
-        submission_id=derive_id(year, title) if _is_blank(raw_id) else str(raw_id).strip(),
+        submission_id=raw_id.strip() if raw_id and raw_id.strip() else derive_id(year, title),
         year=year,
         title=title,
-        abstract=text(get("abstract")) or "",
-        decision=text(get("decision")),
+        abstract=get("abstract") or "",
+        decision=get("decision"),
         reviews=reviews,
-        meta_review=text(get("meta_review")),
-        markdown=text(get("markdown")),
-        keywords=_keywords(get("keywords")),
+        meta_review=get("meta_review"),
+        markdown=get("markdown"),
+        keywords=_keywords(row.get(columns["keywords"]) if "keywords" in columns else None),
         labels=labels,
         metadata=metadata,
     )

@@ -21,12 +21,15 @@ Row = tuple[int, dict[str, Any]]
 
 
 def open_text(path: Path) -> IO[str]:
-    """Open a text file, transparently gunzipping ``*.gz``."""
+    """Open a UTF-8 text file, transparently gunzipping ``*.gz``. Bytes that are not UTF-8
+    are kept as lone surrogates (``surrogateescape``), so one bad row is refused by name
+    (:func:`paperpred.data.records.check_decodable`) instead of ending the whole read."""
     if not path.exists():
         raise PaperpredError(f"{path}: no such file")
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8",
+                                errors="surrogateescape", newline="")
+    return open(path, encoding="utf-8", errors="surrogateescape", newline="")
 
 
 def jsonl_rows(path: Path) -> Iterator[Row | DataError]:
