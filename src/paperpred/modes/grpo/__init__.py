@@ -25,6 +25,7 @@ from paperpred.inputs.samples import Sample
 from paperpred.modes.grpo.config import (
     CONFIG_NAME,
     build_run_config,
+    length_split,
     read_grpo_config,
     write_run_config,
 )
@@ -37,6 +38,7 @@ from paperpred.modes.run_folder import (
     run_dir_of,
     training_failed,
 )
+from paperpred.modes.token_budget import refuse_too_long
 from paperpred.modes.zero_shot import ZeroShotMode
 from paperpred.outputs.rewards import in_process_only_message, resolve_ref, reward_specs
 
@@ -125,6 +127,13 @@ class GRPOMode(ZeroShotMode):
             def class_of(sample: Sample) -> Any:
                 return handler.read_truth(sample.label)
 
+        if self.is_vision:
+            prompt_room, _ = length_split(int(self.config.max_length), bool(
+                getattr(self.output_handler, "include_reasoning", False)))
+            refuse_too_long(samples, self.config.model_name_or_path, prompt_room,
+                            "the prompt's share of max_length", None, with_answer=False,
+                            why="TRL does not cut vision prompts, so each step would need "
+                                "more memory than max_length plans for")
         info = write_grpo_dataset(samples, output_dir, self.is_vision,
                                   dict(self.format_report.skipped), class_of,
                                   self.config.seed)

@@ -12,6 +12,7 @@ from paperpred.inputs.samples import Sample
 from paperpred.modes.sft.config import CONFIG_NAME, dump_config, sft_config
 from paperpred.modes.sft.dataset import write_dataset
 from paperpred.modes.sft.run import run_llamafactory
+from paperpred.modes.token_budget import refuse_too_long
 from paperpred.modes.zero_shot import ZeroShotMode
 
 
@@ -55,7 +56,15 @@ class SFTLoRAMode(ZeroShotMode):
         """Write ``samples`` (formatted with ``include_label=True``) as a LlamaFactory dataset
         with its ``dataset_info.json`` in ``output_dir``; page images become PNG files, one
         ``<image>`` marker each. Returns data_info (see
-        :func:`paperpred.modes.sft.dataset.write_dataset`)."""
+        :func:`paperpred.modes.sft.dataset.write_dataset`).
+
+        Raises:
+            PaperpredError: a sample with page images is longer than ``max_length`` (image
+                tokens at ``image_max_pixels`` + text; see :mod:`paperpred.modes.token_budget`).
+        """
+        refuse_too_long(samples, self.config.model_name_or_path, int(self.config.max_length),
+                        "max_length (LlamaFactory cutoff_len)",
+                        int(self.config.sft.image_max_pixels), with_answer=True)
         info = write_dataset(samples, output_dir, self.data_format)
         info["format_report"] = self.format_report.summary()
         return info
