@@ -11,6 +11,7 @@ from paperpred import __version__
 from paperpred.cli import (
     data_cmd,
     list_cmd,
+    merge_cmd,
     predict_cmd,
     report_cmd,
     serve_cmd,
@@ -27,6 +28,9 @@ EPILOG = """examples:
                                               LoRA SFT (LlamaFactory), then held-out metrics
   paperpred train --mode grpo --model tiny-qwen2 --max-steps 2
                                               GRPO (TRL) with the handler's reward
+  paperpred predict --shard 0/2 --output-dir runs/big   (and 1/2, anywhere), then
+  paperpred merge runs/big                    every paper once, one report
+  paperpred predict --ray-workers 4           4 Ray actors, one shard each, then merged
   paperpred report runs/A runs/B             report.html of each run, and a comparison
   paperpred sweep configs/sweep_cpu.yaml      a grid of runs and their comparison report
   paperpred prepare --output-dir data/sft      a LlamaFactory dataset + dataset_info.json
@@ -49,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     predict_cmd.add_parser(commands)
+    merge_cmd.add_parser(commands)
     train_cmd.add_parser(commands)
     report_cmd.add_parser(commands)
     sweep_cmd.add_parser(commands)

@@ -26,6 +26,8 @@ FLAGS = {
     "temperature": "sampling temperature (0 = greedy)",
     "seed": "random seed",
     "output_dir": "run folder (default runs/<mode>-<output>-<input>-<model>[-vllm|-openai])",
+    "shard": "i/N: predict shard i (0..N-1) of N only, e.g. $SLURM_ARRAY_TASK_ID/8; then "
+             "`paperpred merge RUN_DIR`",
 }
 
 
@@ -42,6 +44,14 @@ def add_parser(commands) -> None:
     parser.add_argument("--engine-option", action="append", default=[], metavar="KEY=VALUE",
                         help="keyword for the engine, passed unchanged, e.g. "
                         "enforce_eager=true or max_model_len=4096 for vLLM (repeatable)")
+    parser.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                        help="predict with N Ray actors (one shard each), then merge "
+                        "(pip install 'paperpred[ray]')")
+    parser.add_argument("--ray-address", default=None,
+                        help="Ray cluster to join ('auto', host:6379, ray://host:10001); "
+                        "default: a local one")
+    parser.add_argument("--ray-gpus", type=float, default=0.0, metavar="G",
+                        help="GPUs per Ray worker (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="start the run folder afresh")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     parser.set_defaults(run=run_predict)
@@ -55,6 +65,12 @@ def run_predict(args: argparse.Namespace) -> int:
         if items:
             given[key] = pairs(items)
     config = load_config(PredictRun, args.config, given)
+    if args.ray_workers:
+        from paperpred.runs.ray_predict import predict_with_ray
+
+        predict_with_ray(config, args.ray_workers, address=args.ray_address,
+                         gpus_per_worker=args.ray_gpus, echo=echo)
+        return 0
     predict_into_run(config, overwrite=args.overwrite, show_progress=not args.no_progress,
                      echo=echo)
     return 0

@@ -3,7 +3,12 @@
 arguments and prints."""
 
 from paperpred.runs.config import PredictRun, RunCommon, TrainRun, load_config
-from paperpred.runs.predict import build_predictor, load_submissions, predict_into_run
+from paperpred.runs.predict import (
+    build_predictor,
+    load_submissions,
+    merge_shards,
+    predict_into_run,
+)
 from paperpred.runs.train import TrainResult, build_mode, prepare_into, train_into_run
 
 __all__ = [
@@ -15,6 +20,7 @@ __all__ = [
     "build_predictor",
     "load_config",
     "load_submissions",
+    "merge_shards",
     "predict_into_run",
     "prepare_into",
     "train_into_run",

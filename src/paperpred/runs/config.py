@@ -35,6 +35,7 @@ from paperpred.config import (
 )
 from paperpred.errors import ConfigError
 from paperpred.inference.models import default_model, is_vision_model, local_model_path
+from paperpred.runs.shards import parse_shard
 
 #: Fields a run fills in itself (from ``model``, ``model_type`` and the run folder).
 RESOLVED = ("model_name_or_path", "model_type", "output_dir")
@@ -151,6 +152,9 @@ class PredictRun(RunCommon):
     """Everything a `paperpred predict` run needs (the run folder records it resolved)."""
 
     mode: str = field(default="zero_shot", metadata={"help": "zero_shot | sft_lora (sft) | grpo"})
+    shard: str | None = field(default=None, metadata={
+        "help": "i/N: predict shard i (0..N-1) of N (split by submission id) into "
+                "<run folder>/shards/; then `paperpred merge RUN`"})
     predictor: PredictorConfig = field(default_factory=_predictor)
 
     def __post_init__(self) -> None:
@@ -159,6 +163,11 @@ class PredictRun(RunCommon):
     def problems(self) -> list[str]:
         found = super().problems()
         found += self.predictor.problems()
+        if self.shard is not None:
+            try:
+                parse_shard(self.shard)
+            except ConfigError as error:
+                found.append(str(error))
         if self.mode not in {m.value for m in TrainingMode}:
             found.append(f"mode must be one of {', '.join(m.value for m in TrainingMode)}")
         else:

@@ -25,7 +25,15 @@ from paperpred.metrics_table import render_metrics, summary_lines
 from paperpred.modes.run_folder import prepare_run_dir
 from paperpred.predict import UnifiedPredictor
 from paperpred.report import write_report
-from paperpred.runs.config import PredictRun, RunCommon
+from paperpred.runs.config import PredictRun, RunCommon, load_config
+from paperpred.runs.shards import (
+    collect,
+    first_config,
+    parse_shard,
+    select,
+    shard_dir,
+    write_journal,
+)
 
 Echo = Callable[[str], None]
 
@@ -82,8 +90,10 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
         echo(f"[paperpred] converting the embedded model into {embedded_model_dir()} "
              "(once; about 30 s)")
     config.resolve()
-    run_dir = prepare_run_dir(config.run_dir(), yaml.safe_dump(config.to_dict(), sort_keys=True),
-                              overwrite)
+    shard = parse_shard(config.shard) if config.shard else None
+    run_dir = prepare_run_dir(config.run_dir() if shard is None else
+                              shard_dir(config.run_dir(), *shard),
+                              yaml.safe_dump(config.to_dict(), sort_keys=True), overwrite)
     echo(f"[paperpred] run folder: {run_dir}")
     source = {"run": run_dir.name, "data": str(sample_path()) if config.data == "bundled"
               else config.data, "split": config.split, "limit": config.limit,
@@ -94,6 +104,9 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
         source.update({k: v for k, v in report.to_dict().items()
                        if k != "source" and v not in ({}, [], None)})
     source.update(provenance or {})
+    if shard is not None:
+        submissions = select(submissions, *shard)
+        echo(f"[paperpred] shard {shard[0]}/{shard[1]}: {len(submissions)} papers")
     predictor = build_predictor(config)
     try:
         batch = BatchPredictor(predictor, batch_size=config.predictor.batch_size,
@@ -102,6 +115,11 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
     finally:
         predictor.close()
     metrics = result["metrics"]
+    if shard is not None:  # the report waits for the merge: it needs every paper
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        echo(f"[paperpred] shard {shard[0]}/{shard[1]} done: {run_dir}/predictions.json; "
+             f"when every shard is done: paperpred merge {config.run_dir()}")
+        return metrics
     source["excluded_no_label"] = metrics.get("n_excluded_no_label", 0)
     metrics["analysis"] = analyse(predictor.output_handler, predictor.input_formatter,
                                   result["predictions"], submissions, train=train, metrics=metrics)
@@ -116,3 +134,23 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
     echo(f"[paperpred] wrote {run_dir}/predictions.jsonl, metrics.json, report.md")
     echo(f"[paperpred] report: {html_path}")
     return metrics
+
+
+def merge_shards(run_dir: str | Path, show_progress: bool = False, echo: Echo = _quiet,
+                 provenance: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the shards of ``run_dir`` (predicted with ``shard: i/N``) into it: every paper
+    of the run's data exactly once (else one error naming what is missing or doubled), then
+    what :func:`predict_into_run` writes for one process, with nothing predicted again.
+
+    Returns:
+        The metrics (also in ``run_dir/metrics.json``).
+    """
+    config = load_config(PredictRun, first_config(run_dir), {"output_dir": str(run_dir)})
+    config.shard = None
+    submissions, _ = load_submissions(config)
+    records, _ = collect(run_dir, [s.submission_id for s in submissions])
+    write_journal(Path(run_dir), records)
+    shards = int(first_config(run_dir).parent.name.split("-of-")[1])
+    echo(f"[paperpred] merged {len(records)} papers from {shards} shards of {run_dir}")
+    return predict_into_run(config, show_progress=show_progress, echo=echo,
+                            provenance={"shards": shards, **(provenance or {})})
