@@ -129,7 +129,11 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
         trainer_log.unlink(missing_ok=True)
     progress = ProgressLog(run_dir / PROGRESS, stream=stream)
     offset = trainer_log.stat().st_size if trainer_log.exists() else 0
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # LlamaFactory runs `torchrun` by name for several processes (FORCE_TORCHRUN=1): the one
+    # of llamafactory-cli's own environment, even when that environment is not activated.
+    bin_dir = str(Path(executable).resolve().parent) if os.sep in executable else None
+    path = os.pathsep.join(p for p in (bin_dir, os.environ.get("PATH")) if p)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PATH=path)
     command = [executable, "train", str(config_path)]
     if stream is not None:
         state = "resuming from the last checkpoint" if resuming else "loading model and data"
