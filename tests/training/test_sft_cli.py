@@ -56,6 +56,14 @@ def test_train_sft_then_held_out_metrics(tiny_qwen2_dir, tmp_path, capsys):
     # a finished run is refused without --overwrite, with one line
     assert main(args) == 1
     assert "already holds a trained adapter" in capsys.readouterr().err
+    # killed during the held-out evaluation (adapter written, eval/metrics.json not yet): a
+    # rerun does not train again, it finishes the evaluation from its journal
+    (run / "eval" / "metrics.json").unlink()
+    (run / "eval" / "predictions.jsonl").write_text(predictions[0] + "\n")
+    assert main(args) == 0
+    assert "resuming the held-out evaluation" in capsys.readouterr().out
+    assert json.loads((run / "eval" / "metrics.json").read_text())["n"] == 3
+    assert len((run / "eval" / "predictions.jsonl").read_text().splitlines()) == 3
 
 
 def test_train_config_only_prints_the_command(tmp_path, capsys):

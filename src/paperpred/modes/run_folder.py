@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,9 @@ def prepare_output_dir(output_dir: str | Path, overwrite: bool,
     - ``checkpoint-N/`` folders of a killed run: left for the trainer to resume, but only when
       they were trained with this same ``config`` (apart from :data:`RESUMABLE_CHANGES`);
       otherwise refuse, naming the settings that differ (a resumed run would silently go on
-      with the other run's weights, optimizer state and step count).
+      with the other run's weights, optimizer state and step count). A checkpoint the kill
+      cut off mid-save (no readable ``trainer_state.json``, the file the Trainer writes last)
+      is removed: the trainer would pick it as the last one and fail on every restart.
 
     ``config`` (the run's parsed config) is recorded in ``output_dir`` for that check.
     """
@@ -64,6 +67,7 @@ def prepare_output_dir(output_dir: str | Path, overwrite: bool,
     if (output_dir / "adapter_config.json").exists():
         raise PaperpredError(f"{output_dir} already holds a trained adapter: predict with it, "
                              "or pass overwrite=True (--overwrite) to train again")
+    remove_torn_checkpoints(output_dir)
     if config is None:
         return
     record = output_dir / TRAINED_WITH
@@ -80,6 +84,29 @@ def prepare_output_dir(output_dir: str | Path, overwrite: bool,
                 "overwrite=True (--overwrite) to start afresh, or train into another folder")
     output_dir.mkdir(parents=True, exist_ok=True)
     record.write_text(yaml.safe_dump(config, sort_keys=True))
+
+
+def holds_adapter_of(output_dir: str | Path, config: dict[str, Any]) -> bool:
+    """True when ``output_dir`` holds a trained adapter that was trained with exactly
+    ``config`` (the record :func:`prepare_output_dir` wrote)."""
+    output_dir = Path(output_dir)
+    record = output_dir / TRAINED_WITH
+    return ((output_dir / "adapter_config.json").exists() and record.exists()
+            and yaml.safe_load(record.read_text()) == config)
+
+
+def remove_torn_checkpoints(output_dir: str | Path) -> list[Path]:
+    """Remove the ``checkpoint-N/`` folders of ``output_dir`` that a kill cut off mid-save (no
+    ``trainer_state.json``, or one that is not JSON); the removed folders."""
+    torn = []
+    for folder in Path(output_dir).glob("checkpoint-*"):
+        state = folder / "trainer_state.json"
+        try:
+            json.loads(state.read_text())
+        except (OSError, ValueError):
+            torn.append(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+    return torn
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

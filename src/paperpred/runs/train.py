@@ -25,7 +25,7 @@ from paperpred.evaluation.baselines import compute_baselines
 from paperpred.inputs import get_input_formatter
 from paperpred.metrics_table import render_comparison
 from paperpred.modes import get_mode_class
-from paperpred.modes.run_folder import adapter_dir
+from paperpred.modes.run_folder import SUMMARY, adapter_dir, holds_adapter_of
 from paperpred.outputs import get_output_handler
 from paperpred.runs.config import PredictRun, TrainRun
 from paperpred.runs.predict import load_submissions, predict_into_run
@@ -134,7 +134,15 @@ def train_into_run(config: TrainRun, config_only: bool = False,
                   else "python -m paperpred.modes.grpo.worker")
         echo(f"[paperpred] train with: {engine} {config_path}")
         return result
-    result.summary = prepared.mode.train(config_path, overwrite=overwrite)
+    if (not overwrite and prepared.test and not (run_dir / "eval" / "metrics.json").exists()
+            and holds_adapter_of(adapter_dir(run_dir), yaml.safe_load(config_path.read_text()))):
+        # killed after training, during the held-out evaluation: that evaluation resumes
+        echo("[paperpred] the adapter was trained earlier with this config; resuming the "
+             "held-out evaluation")
+        summary = run_dir / SUMMARY
+        result.summary = json.loads(summary.read_text()) if summary.exists() else {}
+    else:
+        result.summary = prepared.mode.train(config_path, overwrite=overwrite)
     echo(f"[paperpred] trained: {json.dumps(result.summary, default=str)}")
     if prepared.test:
         result.rows.append(("adapter", _evaluate(config, prepared, run_dir, True, echo)))

@@ -22,6 +22,7 @@ from paperpred.config import ModelType, TrainingConfig
 from paperpred.errors import GRPOConfigError, RewardFunctionError
 from paperpred.inference.models import is_vision_model
 from paperpred.inputs.samples import Sample
+from paperpred.modes.child import die_with_parent
 from paperpred.modes.grpo.config import (
     CONFIG_NAME,
     build_run_config,
@@ -202,6 +203,7 @@ class GRPOMode(ZeroShotMode):
             log.write(f"$ {command}\n")
             log.flush()
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.PIPE, text=True,
+                                    preexec_fn=die_with_parent(),
                                     env=env)
             assert proc.stderr is not None
             for line in proc.stderr:  # progress lines to the terminal, everything to the log

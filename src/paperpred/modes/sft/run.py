@@ -20,6 +20,7 @@ import yaml
 
 from paperpred.errors import PaperpredError
 from paperpred.inference.models import resolve_model
+from paperpred.modes.child import die_with_parent
 from paperpred.modes.progress import ProgressLog
 from paperpred.modes.run_folder import (
     LOG,
@@ -143,7 +144,8 @@ def run_llamafactory(config_path: str | Path, cli: str | None = None,
     with open(run_dir / LOG, "a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=die_with_parent())
         try:
             while True:
                 done = proc.poll() is not None
