@@ -53,7 +53,7 @@ import httpx
 
 from paperpred import load_sample
 from paperpred.inference.embedded import ensure_embedded_model
-from paperpred.testing.servers import free_port, wait_ready
+from paperpred.testing.servers import free_port, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "serve.json"
@@ -346,12 +346,7 @@ def main() -> None:
             final = httpx.post(url + CHAT, json=requests[0][1], timeout=REQUEST_TIMEOUT) \
                 if alive else None
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=15)
         server_tail = server_log.read_text()[-3000:]
 
     n_abuse = min(args.abuse_requests, len(requests))

@@ -122,7 +122,7 @@ def vllm_server(embedded_model, tmp_path_factory):
     import subprocess
     import sys
 
-    from paperpred.testing.servers import free_port, wait_ready
+    from paperpred.testing.servers import free_port, stop, wait_ready
 
     port = free_port()
     log = tmp_path_factory.mktemp("vllm-server") / "server.log"
@@ -140,11 +140,7 @@ def vllm_server(embedded_model, tmp_path_factory):
             pytest.fail(f"the vLLM server: {exc}")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=30)
 
 
 def test_vllm_server_through_the_openai_backend(vllm_server, papers):

@@ -27,7 +27,7 @@ from paperpred.errors import NoLogprobsError, OpenAIBackendError
 from paperpred.inference.base import ChatRequest, GenerationParams
 from paperpred.inference.chat import to_openai_messages
 from paperpred.inference.openai_backend import OpenAIBackend, walk_top_logprobs
-from paperpred.testing.servers import free_port, wait_ready
+from paperpred.testing.servers import free_port, stop, wait_ready
 
 LOGGER = "paperpred.inference.openai_backend"
 QUESTIONS = ["What is the capital of France?", "Name a primary colour.",
@@ -132,13 +132,7 @@ def launched(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         yield procs, {k: f"http://127.0.0.1:{p}" for k, p in ports.items()}, logs
     finally:
         for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from paperpred.testing.servers import free_port, wait_ready
+from paperpred.testing.servers import free_port, stop, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -168,12 +168,7 @@ def server(embedded_model: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         assert proc.poll() is None, f"the server died: {log.read_text()[-2000:]}"
         assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -39,3 +39,13 @@ def wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 150
         time.sleep(poll)
     raise RuntimeError(f"server at {url} not ready within {timeout:.0f} s: "
                        f"{log.read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Terminate ``proc`` and wait for it; kill it when it has not exited within ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
