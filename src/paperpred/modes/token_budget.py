@@ -6,8 +6,10 @@ processor's ``smart_resize`` (sides rounded to multiples of 28, pixels kept with
 processor's ``min_pixels``..``max_pixels``). LlamaFactory first shrinks each image to
 ``image_max_pixels`` (and grows it to ``image_min_pixels``); TRL's GRPO hands pages to the
 processor as they are. A sample longer than the limit is not refused by either: LlamaFactory
-cuts the sequence at ``cutoff_len`` through the image tokens and training fails deep inside the
-model ("Image features and image tokens do not match"); so paperpred counts first and refuses,
+keeps the first ``cutoff_len`` tokens; where the cut goes through image tokens, training fails
+deep inside the model ("Image features and image tokens do not match: tokens: 24, features
+72", seen with the tiny Qwen2.5-VL at cutoff_len 300), and where it falls after them, the end
+of the prompt is dropped without a word (at 440). So paperpred counts first and refuses,
 naming the paper, its count and the fixes.
 
 The geometry is read from the model folder's ``preprocessor_config.json`` when the weights are
@@ -163,7 +165,9 @@ def _pixels_that_fit(length: SampleLength, limit: int, geometry: VisionGeometry)
     return None
 
 
-CUTS = "training would cut image tokens and fail inside the model"
+CUTS = ("LlamaFactory would cut the sequence at cutoff_len, through the image tokens (training "
+        "then fails inside the model: 'Image features and image tokens do not match') or "
+        "through the end of the prompt (silently)")
 
 
 def check_fits(lengths: Sequence[SampleLength], limit: int, what: str,
