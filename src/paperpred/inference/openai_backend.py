@@ -2,11 +2,23 @@
 
 Requests go to ``{base_url}/v1/chat/completions`` (a base URL may end in ``/v1`` or not), at most
 ``concurrency`` at a time, results in input order. Several base URLs are used in turn
-(round-robin); a connection error fails over to the next endpoint at once, and a round in which
-every endpoint refused, timed out, or answered 429 or 5xx is retried after an exponential backoff
-(``backoff * 2**k`` seconds, or the server's ``Retry-After`` when longer). Any other 4xx fails at
-once. Errors are one line naming the URL and the HTTP status with an excerpt of the body.
-Both JSON and event-stream answers are read (``transformers serve`` always streams).
+(round-robin). A failed attempt fails over to the next endpoint at once; a round in which every
+endpoint failed is retried after an exponential backoff (``backoff * 2**k`` seconds, or the
+longest ``Retry-After`` of the round when longer; at most a minute), ``retries`` times. Failed means: refused,
+timed out, the connection dropped (before or during the answer), HTTP 429 or 5xx, or a 200 whose
+body cannot be read (JSON cut short, an event stream without its final event). Any other 4xx
+fails at once. The final error is one line naming the URL and the last failure (the HTTP status
+with an excerpt of the body). Both JSON and event-stream answers are read (``transformers
+serve`` always streams); a stream counts as complete once a chunk carries a ``finish_reason``
+or ``data: [DONE]`` arrives.
+
+Faults proven against a misbehaving proxy (``paperpred.testing.fault_proxy``,
+``tests/inference/test_openai_faults.py``): 429 with ``Retry-After``, 500, 503, answers slower
+than ``timeout``, truncated bodies, dropped connections and an endpoint killed mid-run. Fixed
+there: a 200 with truncated JSON raised at once (the run crashed) instead of being retried; a
+stream cut between two events was taken as a complete, shorter answer; a dropped connection,
+a timeout, a 429 or a 5xx waited out the backoff before trying the next endpoint, instead of
+failing over at once as a refused connection did.
 
 Label scoring (``scoring=``); a chat endpoint only reports log-probabilities of tokens the model
 generates, so there are two ways to get them:
@@ -133,6 +145,15 @@ def sum_prompt_tail(rows: list[Any], ids: list[int] | None, target: str, where: 
                              f"{text[-80:]!r})")
 
 
+#: The longest wait between two rounds (exponential backoff and Retry-After alike).
+MAX_BACKOFF_S = 60.0
+
+
+class BadAnswerError(OpenAIBackendError):
+    """A 200 whose body cannot be read (JSON cut short, an event stream without its end):
+    retried and failed over like a 5xx."""
+
+
 def _retry_after(response: httpx.Response) -> float:
     try:
         return min(float(response.headers.get("retry-after", 0)), 60.0)
@@ -148,8 +169,8 @@ class OpenAIBackend(InferenceBackend):
         model: the model name the server knows (for ``transformers serve``, a path or hub id).
         api_key: sent as ``Authorization: Bearer``.
         concurrency: requests in flight at most.
-        retries: further rounds after the first when a round fails on a connection error,
-            a timeout, 429 or 5xx.
+        retries: further rounds after the first when every endpoint of a round failed (refused,
+            timed out, dropped the connection, answered 429 or 5xx, or a body cut short).
         timeout: seconds allowed to connect, and between bytes of an answer.
         backoff: seconds before the first retry, doubling each time.
         scoring: ``"auto"``, ``"prefix"`` or ``"top_logprobs"`` (module docstring).
@@ -197,7 +218,7 @@ class OpenAIBackend(InferenceBackend):
         n, failure, wait, last_status = len(self.endpoints), "", 0.0, None
         for attempt in range(self.retries + 1):
             if attempt:
-                delay = max(self.backoff * 2 ** (attempt - 1), wait)
+                delay = min(max(self.backoff * 2 ** (attempt - 1), wait), MAX_BACKOFF_S)
                 logger.warning("retry %d/%d in %.2f s after: %s", attempt, self.retries, delay,
                                failure)
                 time.sleep(delay)
@@ -208,35 +229,42 @@ class OpenAIBackend(InferenceBackend):
                     response = self._client.post(url, json=payload)
                 except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                     failure = f"{url}: cannot connect ({type(exc).__name__}: {exc})"
-                    if hop + 1 < n:
-                        logger.warning("failing over to the next endpoint after: %s", failure)
-                    continue
                 except httpx.TimeoutException:
                     failure = f"{url}: no answer within the {self.timeout:g} s timeout"
-                    break
-                except httpx.TransportError as exc:
+                except httpx.TransportError as exc:  # dropped before or during the answer
                     failure = f"{url}: {type(exc).__name__}: {exc}"
-                    break
-                status = response.status_code
-                if status == 429 or status >= 500:
-                    failure = f"{url}: HTTP {status}: {_excerpt(response.text)}"
-                    wait, last_status = _retry_after(response), status
-                    break
-                if status >= 400:
-                    raise OpenAIBackendError(
-                        f"{url}: HTTP {status}: {_excerpt(response.text)}", status=status)
-                return {**self._parse(url, response), "_url": url}
+                else:
+                    status = response.status_code
+                    if 400 <= status < 500 and status != 429:
+                        raise OpenAIBackendError(
+                            f"{url}: HTTP {status}: {_excerpt(response.text)}", status=status)
+                    if status < 400:
+                        try:
+                            return {**self._parse(url, response), "_url": url}
+                        except BadAnswerError as exc:
+                            failure = str(exc)
+                    else:
+                        failure = f"{url}: HTTP {status}: {_excerpt(response.text)}"
+                        wait, last_status = max(wait, _retry_after(response)), status
+                if hop + 1 < n:
+                    logger.warning("failing over to the next endpoint after: %s", failure)
         raise OpenAIBackendError(
             f"{failure} (gave up after {self.retries + 1} attempts)", status=last_status)
 
     def _parse(self, url: str, response: httpx.Response) -> dict[str, Any]:
-        """The answer as one chat-completion object, whether JSON or an event stream."""
+        """The answer as one chat-completion object, whether JSON or an event stream.
+
+        Raises:
+            BadAnswerError: the body is not a JSON object, or the stream is cut short.
+        """
         if not response.headers.get("content-type", "").startswith("text/event-stream"):
             try:
                 body = response.json()
             except ValueError:
-                raise OpenAIBackendError(
-                    f"{url}: answer is not JSON: {_excerpt(response.text)}") from None
+                body = None
+            if not isinstance(body, dict):
+                raise BadAnswerError(f"{url}: answer is not a JSON object (cut short?): "
+                                     f"{_excerpt(response.text)}")
         else:
             body = self._merge_stream(url, response.text)
         if "error" in body:
@@ -252,15 +280,18 @@ class OpenAIBackend(InferenceBackend):
     def _merge_stream(url: str, text: str) -> dict[str, Any]:
         """One chat-completion object from an event stream's chunks."""
         steps: list[Any] = []
-        content, finish, usage, logprobs = [], None, None, None
+        content, finish, usage, logprobs, done = [], None, None, None, False
         for line in text.splitlines():
-            data = line[5:].strip() if line.startswith("data:") else "[DONE]"
+            data = line[5:].strip() if line.startswith("data:") else ""
             if data == "[DONE]":
+                done = True
+            if data in ("", "[DONE]"):
                 continue
             try:
                 chunk = json.loads(data)
             except ValueError:
-                raise OpenAIBackendError(f"{url}: bad stream data: {_excerpt(line)}") from None
+                raise BadAnswerError(f"{url}: bad stream data (cut short?): "
+                                     f"{_excerpt(line)}") from None
             if "error" in chunk:
                 raise OpenAIBackendError(f"{url}: server error: {_excerpt(str(chunk['error']))}")
             usage = chunk.get("usage") or usage
@@ -270,6 +301,9 @@ class OpenAIBackend(InferenceBackend):
                 if choice.get("logprobs"):
                     logprobs = {"content": steps}
                     steps.extend(choice["logprobs"].get("content") or [])
+        if finish is None and not done:
+            raise BadAnswerError(f"{url}: the event stream ended without a finish_reason or "
+                                 "[DONE] (cut short?)")
         message = {"role": "assistant", "content": "".join(content)}
         choice = {"index": 0, "message": message, "logprobs": logprobs, "finish_reason": finish}
         return {"choices": [choice], "usage": usage}
