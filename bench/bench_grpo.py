@@ -33,7 +33,6 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from machine import machine
 
 from paperpred import BinaryAcceptRejectHandler, TrainingConfig, load_sample
 from paperpred.inference.models import resolve_model
@@ -184,8 +184,7 @@ def main() -> None:
                      "beta": config.grpo_kl_coeff, "dtype": "float32",
                      "sampling": "temperature 1.0, top_p 1.0, no top_k"},
         "model": {"name": args.model, "path": resolve_model(args.model)},
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {**machine(), "torch_threads": torch.get_num_threads(),
                     "torch": torch.__version__, "transformers": transformers.__version__,
                     "trl": trl.__version__, "peft": peft.__version__,
                     "load_average_start": load_start,

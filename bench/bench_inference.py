@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from machine import machine
 
 from paperpred import load_sample
 from paperpred.inference.base import ChatRequest, GenerationParams
@@ -390,9 +390,7 @@ def main() -> None:
                   "load_seconds": round(load_s, 2), "layers": cfg.num_hidden_layers,
                   "hidden": cfg.hidden_size, "intermediate": cfg.intermediate_size,
                   "vocab": cfg.vocab_size},
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                    "cpus": os.cpu_count(),
-                    "cpus_usable": len(os.sched_getaffinity(0)),
+        "machine": {**machine(), "cpus_usable": len(os.sched_getaffinity(0)),
                     "torch": torch.__version__,
                     "transformers": __import__("transformers").__version__,
                     "torch_threads": torch.get_num_threads(),

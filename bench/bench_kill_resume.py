@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "kill_resume.json"
@@ -592,8 +592,7 @@ def main() -> None:
                 "with an uninterrupted run of the same config timed in the same run",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seed": args.seed, "workdir": str(work),
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "load_1min_at_start": os.getloadavg()[0],
+        "machine": {**machine(), "load_1min_at_start": os.getloadavg()[0],
                     "OMP_NUM_THREADS": _env()["OMP_NUM_THREADS"]},
     }
     seeds = {part: rng.random() for part in PARTS}

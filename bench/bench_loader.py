@@ -16,7 +16,6 @@ import gzip
 import json
 import logging
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -25,6 +24,8 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+
+from machine import machine, now
 
 from paperpred.data import ICLRDataLoader
 
@@ -125,9 +126,8 @@ def main() -> None:
         "max_rss_mib": round(rss, 1),
         "against_revision": against,
         "repeats": args.repeats,
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "when": now(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
