@@ -49,7 +49,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from machine import machine, now
+from machine import write_result
 
 from paperpred.batch import BatchPredictor
 from paperpred.errors import PaperpredError
@@ -234,12 +234,8 @@ def main() -> None:
                        "proxies": clean_proxies, "seconds": round(clean["seconds"], 2)},
         "wall_time_ratio_faulty_to_fault_free": round(faulty["seconds"] / clean["seconds"], 3),
         "load_1min": {"start": round(load_start[0], 2), "end": round(os.getloadavg()[0], 2)},
-        "machine": machine(),
-        "when": now(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS, result)
 
 
 if __name__ == "__main__":

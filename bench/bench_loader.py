@@ -25,7 +25,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from machine import machine, now
+from machine import write_result
 
 from paperpred.data import ICLRDataLoader
 
@@ -126,12 +126,8 @@ def main() -> None:
         "max_rss_mib": round(rss, 1),
         "against_revision": against,
         "repeats": args.repeats,
-        "machine": machine(),
-        "when": now(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS, result)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,12 @@ they run as scripts, so this folder is on their path)."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -19,3 +21,11 @@ def machine(**extra: Any) -> dict[str, Any]:
 def now() -> str:
     """The time of a result, UTC."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    """Write ``result`` (with ``machine`` and ``when`` added) as JSON to ``path``, and print it."""
+    result = {**result, "machine": result.get("machine", machine()), "when": now()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
