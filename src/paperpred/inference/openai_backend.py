@@ -1,16 +1,15 @@
 """Inference over OpenAI-compatible HTTP servers (vLLM, SGLang, llama.cpp, transformers serve).
 
 Requests go to ``{base_url}/v1/chat/completions`` (a base URL may end in ``/v1`` or not), at most
-``concurrency`` at a time, results in input order. Several base URLs are used in turn
-(round-robin). A failed attempt fails over to the next endpoint at once; a round in which every
-endpoint failed is retried after an exponential backoff (``backoff * 2**k`` seconds, or the
-longest ``Retry-After`` of the round when longer; at most a minute), ``retries`` times. Failed means: refused,
-timed out, the connection dropped (before or during the answer), HTTP 429 or 5xx, or a 200 whose
-body cannot be read (JSON cut short, an event stream without its final event). Any other 4xx
-fails at once. The final error is one line naming the URL and the last failure (the HTTP status
-with an excerpt of the body). Both JSON and event-stream answers are read (``transformers
-serve`` always streams); a stream counts as complete once a chunk carries a ``finish_reason``
-or ``data: [DONE]`` arrives.
+``concurrency`` at a time, results in input order. Several base URLs are used in turn (round-robin).
+A failed attempt fails over to the next endpoint at once; a round in which every endpoint failed is
+retried after an exponential backoff (``backoff * 2**k`` seconds, or the longest ``Retry-After`` of
+the round when longer; at most a minute), ``retries`` times. Failed means: refused, timed out, the
+connection dropped (before or during the answer), HTTP 429 or 5xx, or a 200 whose body cannot be
+read (JSON cut short, an event stream without its final event). Any other 4xx fails at once. The
+final error is one line naming the URL and the last failure (the HTTP status with an excerpt of the
+body). Both JSON and event-stream answers are read (``transformers serve`` always streams); a stream
+counts as complete once a chunk carries a ``finish_reason`` or ``data: [DONE]`` arrives.
 
 Faults proven against a misbehaving proxy (``paperpred.testing.fault_proxy``,
 ``tests/inference/test_openai_faults.py``): 429 with ``Retry-After``, 500, 503, answers slower
