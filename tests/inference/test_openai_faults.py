@@ -33,7 +33,7 @@ from paperpred.testing.fault_proxy import (
     no_faults,
     pattern,
 )
-from paperpred.testing.servers import free_port, wait_ready
+from paperpred.testing.servers import free_port, stop, wait_ready
 
 N = 12        # papers of the all-faults run (and of the reference)
 M = 8         # papers of the exhaustion and failover runs (the reference's first M)
@@ -67,12 +67,7 @@ def upstream(embedded_model, tmp_path_factory: pytest.TempPathFactory):
             pytest.fail(str(exc))
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def config(urls: list[str], limit: int, output_dir: Path) -> PredictRun:
@@ -226,10 +221,24 @@ def test_an_endpoint_killed_mid_run_fails_over(upstream, reference, tmp_path, ca
     assert_each_paper_once(records, reference[:M])
     failovers = [r.getMessage() for r in caplog.records if "failing over" in r.getMessage()]
     assert all(first.url in message for message in failovers)
-    # the request in flight when it died, then the later ones it refused
+    # the request in flight when it died, then the next one it refused; after that the dead
+    # endpoint is tried last (DOWN_FOR_S), so no request meets it again
     assert "Server disconnected" in failovers[0]
-    assert len(failovers) > 1 and all("cannot connect" in m for m in failovers[1:])
+    assert len(failovers) == 2 and "cannot connect" in failovers[1]
     assert not [r for r in caplog.records if r.getMessage().startswith("retry ")]
+
+
+@pytest.mark.slow
+def test_a_silent_endpoint_costs_one_timeout_not_one_per_request(upstream, reference,
+                                                                 tmp_path):
+    def silent(number: int) -> str:
+        return "slow"  # holds every request past the client's timeout
+
+    with FaultProxy(upstream, silent) as dead, FaultProxy(upstream) as alive:
+        records = batch_run([dead.url, alive.url], M, tmp_path / "run")
+    assert dead.faults == {"slow": 1}  # one timeout; then it is tried last, and never needed
+    assert alive.forwarded == 2 * M
+    assert_each_paper_once(records, reference[:M])
 
 
 def test_a_stream_cut_between_events_is_not_taken_as_an_answer():

@@ -17,7 +17,9 @@ than ``timeout``, truncated bodies, dropped connections and an endpoint killed m
 there: a 200 with truncated JSON raised at once (the run crashed) instead of being retried; a
 stream cut between two events was taken as a complete, shorter answer; a dropped connection,
 a timeout, a 429 or a 5xx waited out the backoff before trying the next endpoint, instead of
-failing over at once as a refused connection did.
+failing over at once as a refused connection did. An endpoint that refused or stayed silent
+past the timeout is tried after the others for ``DOWN_FOR_S`` (30 s): a dead node costs one
+timeout, not one per request.
 
 Label scoring (``scoring=``); a chat endpoint only reports log-probabilities of tokens the model
 generates, so there are two ways to get them:
@@ -146,6 +148,9 @@ def sum_prompt_tail(rows: list[Any], ids: list[int] | None, target: str, where: 
 
 #: The longest wait between two rounds (exponential backoff and Retry-After alike).
 MAX_BACKOFF_S = 60.0
+#: An endpoint that could not be reached (refused, or silent past the timeout) is tried after
+#: the others for this long: a dead node costs one timeout, not one per request.
+DOWN_FOR_S = 30.0
 
 
 class BadAnswerError(OpenAIBackendError):
@@ -209,6 +214,22 @@ class OpenAIBackend(InferenceBackend):
         self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout), limits=limits)
         self._turn = itertools.count()
         self._lock = threading.Lock()
+        self._down_until: dict[int, float] = {}  # endpoint index -> monotonic time
+
+    def _order(self, start: int) -> list[int]:
+        """The endpoints in turn from ``start``, those unreachable lately (:data:`DOWN_FOR_S`)
+        last: still tried when every other one fails, so nothing is lost."""
+        n, now = len(self.endpoints), time.monotonic()
+        with self._lock:
+            down = {i for i, until in self._down_until.items() if until > now}
+        return sorted(((start + hop) % n for hop in range(n)), key=lambda i: i in down)
+
+    def _mark(self, index: int, reachable: bool) -> None:
+        with self._lock:
+            if reachable:
+                self._down_until.pop(index, None)
+            else:
+                self._down_until[index] = time.monotonic() + DOWN_FOR_S
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST with failover and retries; the parsed answer (event streams merged)."""
@@ -222,14 +243,16 @@ class OpenAIBackend(InferenceBackend):
                                failure)
                 time.sleep(delay)
             wait, last_status = 0.0, None
-            for hop in range(n):
-                url = self.endpoints[(first + attempt + hop) % n] + path
+            for hop, index in enumerate(self._order(first + attempt)):
+                url = self.endpoints[index] + path
                 try:
                     response = self._client.post(url, json=payload)
                 except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                     failure = f"{url}: cannot connect ({type(exc).__name__}: {exc})"
+                    self._mark(index, reachable=False)
                 except httpx.TimeoutException:
                     failure = f"{url}: no answer within the {self.timeout:g} s timeout"
+                    self._mark(index, reachable=False)
                 except httpx.TransportError as exc:  # dropped before or during the answer
                     failure = f"{url}: {type(exc).__name__}: {exc}"
                 else:
@@ -237,6 +260,7 @@ class OpenAIBackend(InferenceBackend):
                     if 400 <= status < 500 and status != 429:
                         raise OpenAIBackendError(
                             f"{url}: HTTP {status}: {_excerpt(response.text)}", status=status)
+                    self._mark(index, reachable=True)
                     if status < 400:
                         try:
                             return {**self._parse(url, response), "_url": url}
