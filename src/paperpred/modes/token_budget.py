@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from paperpred.errors import PaperpredError
+from paperpred.inference.models import local_model_path
 from paperpred.inputs.base import IMAGE_TOKEN
 
 #: LlamaFactory's default ``image_min_pixels``.
@@ -223,8 +224,6 @@ def refuse_too_long(samples: Sequence[Any], model_name: str, limit: int, what: s
                     why: str = CUTS) -> list[SampleLength]:
     """Measure the samples that carry page images and refuse (:func:`check_fits`) when one is
     longer than ``limit``; returns the lengths. Text-only samples are not measured."""
-    from paperpred.inference.models import local_model_path
-
     with_pages = [s for s in samples if getattr(s, "images", None)]
     if not with_pages:
         return []

@@ -28,10 +28,10 @@ from paperpred.report import write_report
 from paperpred.runs.config import PredictRun, RunCommon, load_config
 from paperpred.runs.shards import (
     collect,
-    first_config,
     parse_shard,
     select,
     shard_dir,
+    shard_folders,
     write_journal,
 )
 
@@ -116,7 +116,7 @@ def predict_into_run(config: PredictRun, submissions: list[Submission] | None = 
         predictor.close()
     metrics = result["metrics"]
     if shard is not None:  # the report waits for the merge: it needs every paper
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
         echo(f"[paperpred] shard {shard[0]}/{shard[1]} done: {run_dir}/predictions.json; "
              f"when every shard is done: paperpred merge {config.run_dir()}")
         return metrics
@@ -145,12 +145,12 @@ def merge_shards(run_dir: str | Path, show_progress: bool = False, echo: Echo = 
     Returns:
         The metrics (also in ``run_dir/metrics.json``).
     """
-    config = load_config(PredictRun, first_config(run_dir), {"output_dir": str(run_dir)})
+    folders = shard_folders(run_dir)
+    config = load_config(PredictRun, folders[0] / "config.yaml", {"output_dir": str(run_dir)})
     config.shard = None
     submissions, _ = load_submissions(config)
-    records, _ = collect(run_dir, [s.submission_id for s in submissions])
+    records = collect(folders, [s.submission_id for s in submissions])
     write_journal(Path(run_dir), records)
-    shards = int(first_config(run_dir).parent.name.split("-of-")[1])
-    echo(f"[paperpred] merged {len(records)} papers from {shards} shards of {run_dir}")
+    echo(f"[paperpred] merged {len(records)} papers from {len(folders)} shards of {run_dir}")
     return predict_into_run(config, show_progress=show_progress, echo=echo,
-                            provenance={"shards": shards, **(provenance or {})})
+                            provenance={"shards": len(folders), **(provenance or {})})

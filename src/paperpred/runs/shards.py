@@ -52,29 +52,23 @@ def shard_dir(run_dir: str | Path, index: int, n: int) -> Path:
     return Path(run_dir) / SHARDS / f"{index}-of-{n}"
 
 
-def _shard_folders(run_dir: Path) -> dict[int, tuple[int, Path]]:
-    found: dict[int, tuple[int, Path]] = {}
-    for folder in sorted((run_dir / SHARDS).glob("*-of-*")):
-        match = _FOLDER.match(folder.name)
-        if match and (folder / "config.yaml").is_file():
-            found[int(match.group(1))] = (int(match.group(2)), folder)
-    return found
-
-
 def _without_shard(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("shard:"))
 
 
-def collect(run_dir: str | Path, ids: Sequence[str]) -> tuple[list[dict[str, Any]], Path]:
-    """The journal records of every shard of ``run_dir``, in the order of ``ids`` (the run's
-    papers), and the config file of shard 0.
+def shard_folders(run_dir: str | Path) -> list[Path]:
+    """The folders of every shard of ``run_dir``, shard 0 first (each has its config.yaml).
 
     Raises:
-        PaperpredError: no shards; shards of different N or configs; a shard missing or not
-            finished (its command is named); a paper predicted twice or not at all.
+        PaperpredError: no shards; shards of different N; a shard that has not run (its
+            command is named).
     """
     run_dir = Path(run_dir)
-    shards = _shard_folders(run_dir)
+    shards: dict[int, tuple[int, Path]] = {}
+    for folder in sorted((run_dir / SHARDS).glob("*-of-*")):
+        match = _FOLDER.match(folder.name)
+        if match and (folder / "config.yaml").is_file():
+            shards[int(match.group(1))] = (int(match.group(2)), folder)
     if not shards:
         raise PaperpredError(f"{run_dir}: no shard folders ({SHARDS}/<i>-of-<N>/); predict "
                              "with --shard i/N first")
@@ -88,10 +82,21 @@ def collect(run_dir: str | Path, ids: Sequence[str]) -> tuple[list[dict[str, Any
         raise PaperpredError(f"{run_dir}: shards {', '.join(map(str, missing))} of {n} have not "
                              f"run: `paperpred predict --config {shards[min(shards)][1]}/"
                              f"config.yaml --shard {missing[0]}/{n}`")
-    first = _without_shard((shards[0][1] / "config.yaml").read_text())
+    return [shards[index][1] for index in range(n)]
+
+
+def collect(folders: Sequence[Path], ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The journal records of the shards in ``folders`` (from :func:`shard_folders`), in the
+    order of ``ids`` (the run's papers).
+
+    Raises:
+        PaperpredError: shards of different configs; a shard not finished (its command is
+            named); a paper predicted twice or not at all.
+    """
+    n = len(folders)
+    first = _without_shard((folders[0] / "config.yaml").read_text())
     records: dict[str, dict[str, Any]] = {}
-    for index in range(n):
-        folder = shards[index][1]
+    for index, folder in enumerate(folders):
         if _without_shard((folder / "config.yaml").read_text()) != first:
             raise PaperpredError(f"{folder}: its config differs from shard 0's; every shard "
                                  "must be run with the same config")
@@ -110,19 +115,11 @@ def collect(run_dir: str | Path, ids: Sequence[str]) -> tuple[list[dict[str, Any
     absent = [i for i in ids if i not in records]
     extra = set(records) - set(ids)
     if absent or extra:
-        raise PaperpredError(f"{run_dir}: the shards hold {len(records)} papers, the run "
-                             f"{len(ids)}: {len(absent)} missing (e.g. {absent[:3]}), "
-                             f"{len(extra)} not in the data (e.g. {sorted(extra)[:3]})")
-    return [records[i] for i in ids], shards[0][1] / "config.yaml"
-
-
-def first_config(run_dir: str | Path) -> Path:
-    """The config file of the lowest shard of ``run_dir`` (what the merged run is)."""
-    shards = _shard_folders(Path(run_dir))
-    if not shards:
-        raise PaperpredError(f"{run_dir}: no shard folders ({SHARDS}/<i>-of-<N>/); predict "
-                             "with --shard i/N first")
-    return shards[min(shards)][1] / "config.yaml"
+        raise PaperpredError(f"{folders[0].parent.parent}: the shards hold {len(records)} "
+                             f"papers, the run {len(ids)}: {len(absent)} missing (e.g. "
+                             f"{absent[:3]}), {len(extra)} not in the data (e.g. "
+                             f"{sorted(extra)[:3]})")
+    return [records[i] for i in ids]
 
 
 def write_journal(run_dir: Path, records: Sequence[dict[str, Any]]) -> Path:
